@@ -1,0 +1,37 @@
+/**
+ * The seam between cameras and the rest of the agent. A source gives whole JPEG frames; it knows nothing
+ * of chunks, topics or MQTT. Every backend (synthetic, file, rpicam, raspistill, v4l2) implements this.
+ */
+
+export interface CapturedFrame {
+  /** One complete JPEG image (SOI .. EOI). */
+  data: Buffer;
+  /** When the frame was captured (or read), microseconds since the Unix epoch. */
+  capturedAtUs: number;
+}
+
+export interface FrameSink {
+  /** Called for every frame, in capture order. Must not throw; must return quickly. */
+  frame(frame: CapturedFrame): void;
+  /**
+   * A problem the source could not recover from by itself (e.g. the camera program cannot be started).
+   * Recoverable trouble (a restart, a skipped frame) is logged by the source, not reported here.
+   */
+  fatal(error: Error): void;
+}
+
+export interface FrameSource {
+  /** Short name for logs and the `info` topic, e.g. "synthetic" or "rpicam". */
+  readonly kind: string;
+  /** The size of frames this source produces, as far as it knows before the first frame. */
+  readonly width: number;
+  readonly height: number;
+  /** Starts producing frames into the sink. Resolves once the source is running; rejects if it cannot start. */
+  start(sink: FrameSink): Promise<void>;
+  /** Stops producing frames and releases every resource (child processes, timers, files). Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function nowUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}

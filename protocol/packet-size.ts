@@ -1,0 +1,23 @@
+import { HEADER_LENGTH } from './header.js';
+
+/**
+ * Bytes of an MQTT PUBLISH packet that are not our chunk: fixed header (1 + up to 4 bytes of remaining
+ * length), topic (2 + its UTF-8 bytes), packet identifier (2, QoS > 0), and for MQTT 5 the property
+ * length (up to 4) plus Message Expiry Interval (1 + 4). Counted at their maximum so the result is safe
+ * whatever the broker's encoder does.
+ */
+export function publishOverhead(topic: string): number {
+  return 1 + 4 + 2 + Buffer.byteLength(topic, 'utf8') + 2 + 4 + 5;
+}
+
+/**
+ * The chunk payload size to use: the configured size, lowered when the broker advertised a Maximum Packet
+ * Size (MQTT 5 CONNACK) so that no PUBLISH ever exceeds it.
+ */
+export function effectiveChunkPayload(configuredChunkSize: number, topic: string, brokerMaxPacketSize?: number): number {
+  const fromConfig = configuredChunkSize - HEADER_LENGTH;
+  if (brokerMaxPacketSize === undefined) return fromConfig;
+  const fromBroker = brokerMaxPacketSize - publishOverhead(topic) - HEADER_LENGTH;
+  if (fromBroker < 1) throw new RangeError(`the broker's Maximum Packet Size of ${brokerMaxPacketSize} bytes leaves no room for a chunk`);
+  return Math.min(fromConfig, fromBroker);
+}

@@ -1,0 +1,275 @@
+import { crc32 } from './crc32.js';
+import { decodeChunk, type ChunkHeader, type HeaderProblem } from './header.js';
+import { gapBetween, isNewer } from './sequence.js';
+
+/** Why a chunk was not used. Header problems come from decodeChunk; the rest are decided here. */
+export type ChunkRejection =
+  | HeaderProblem
+  | 'too-large' // frameLength above maxFrameBytes
+  | 'too-many-sources' // a new source beyond maxSources
+  | 'duplicate' // this chunk index was already received, or the frame was already delivered
+  | 'late' // a chunk of a frame older than the newest delivered one
+  | 'inconsistent'; // disagrees with earlier chunks of the same frame (count, length, CRC, time)
+
+export interface ReassemblerOptions {
+  /** Largest frame accepted, in bytes. Default 8 MiB (a 4K JPEG at high quality fits). */
+  maxFrameBytes?: number;
+  /** Incomplete frames kept per source; the oldest is dropped beyond this. Default 3. */
+  maxFramesInFlight?: number;
+  /** Bytes of incomplete frames kept across all sources; the oldest is dropped beyond this. Default 64 MiB. */
+  maxPendingBytes?: number;
+  /** Distinct sources (cameras) tracked; chunks of further sources are rejected. Default 64. */
+  maxSources?: number;
+  /** An incomplete frame older than this (ms since its first chunk) is dropped by sweep(). Default 2000. */
+  frameTimeoutMs?: number;
+  /** Clock for timeouts, in ms. Default Date.now. */
+  now?: () => number;
+}
+
+export interface CompleteFrame {
+  source: string;
+  streamId: number;
+  seq: number;
+  capturedAtUs: number;
+  data: Buffer;
+  /** Sequence numbers skipped since the previous delivered frame of this stream (never seen complete). */
+  gap: number;
+}
+
+export interface SourceCounters {
+  framesDelivered: number;
+  /** Frames dropped because not all chunks arrived in time (newer frame completed, timeout, eviction). */
+  framesIncomplete: number;
+  /** Frames whose chunks all arrived but whose bytes failed the length or CRC-32 check. */
+  framesCorrupt: number;
+  /** Sequence numbers never delivered, counted from the gaps between delivered frames. */
+  framesMissed: number;
+  chunksReceived: number;
+  chunksRejected: number;
+  bytesReceived: number;
+  streamRestarts: number;
+}
+
+export type PushResult =
+  | { kind: 'frame'; frame: CompleteFrame }
+  | { kind: 'pending' }
+  | { kind: 'rejected'; reason: ChunkRejection }
+  | { kind: 'corrupt'; seq: number };
+
+interface Partial {
+  key: string;
+  source: SourceState;
+  header: ChunkHeader;
+  data: Buffer;
+  seen: Uint8Array;
+  chunksSeen: number;
+  bytesSeen: number;
+  firstChunkAt: number;
+}
+
+interface SourceState {
+  name: string;
+  streamId: number | undefined;
+  lastDelivered: number | undefined;
+  partials: Map<number, Partial>;
+  counters: SourceCounters;
+}
+
+const newCounters = (): SourceCounters => ({
+  framesDelivered: 0,
+  framesIncomplete: 0,
+  framesCorrupt: 0,
+  framesMissed: 0,
+  chunksReceived: 0,
+  chunksRejected: 0,
+  bytesReceived: 0,
+  streamRestarts: 0,
+});
+
+/**
+ * Turns chunk messages back into whole, verified frames. Pure: no timers, no I/O; the owner calls sweep()
+ * on its own schedule. Never throws on input and never emits a frame whose length and CRC-32 do not check.
+ * Memory is bounded by maxPendingBytes plus the per-source bookkeeping of at most maxSources sources.
+ */
+export class Reassembler {
+  private readonly maxFrameBytes: number;
+  private readonly maxFramesInFlight: number;
+  private readonly maxPendingBytes: number;
+  private readonly maxSources: number;
+  private readonly frameTimeoutMs: number;
+  private readonly now: () => number;
+  private readonly sources = new Map<string, SourceState>();
+  /** Every incomplete frame of every source, oldest first (Map keeps insertion order). */
+  private readonly pending = new Map<string, Partial>();
+  private pendingBytes = 0;
+  readonly rejections = new Map<ChunkRejection, number>();
+
+  constructor(options: ReassemblerOptions = {}) {
+    this.maxFrameBytes = options.maxFrameBytes ?? 8 * 1024 * 1024;
+    this.maxFramesInFlight = options.maxFramesInFlight ?? 3;
+    this.maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
+    this.maxSources = options.maxSources ?? 64;
+    this.frameTimeoutMs = options.frameTimeoutMs ?? 2000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Feeds one chunk message received for `source` (for example the camera's topic base). */
+  push(source: string, message: Uint8Array): PushResult {
+    const state = this.sourceFor(source);
+    if (!state) return this.reject(undefined, 'too-many-sources');
+    state.counters.chunksReceived++;
+    state.counters.bytesReceived += message.length;
+    const decoded = decodeChunk(message);
+    if (!decoded.ok) return this.reject(state, decoded.problem);
+    const { header, payload } = decoded;
+    if (header.frameLength > this.maxFrameBytes) return this.reject(state, 'too-large');
+
+    if (state.streamId !== header.streamId) this.restartStream(state, header.streamId);
+    if (state.lastDelivered !== undefined) {
+      if (header.seq === state.lastDelivered) return this.reject(state, 'duplicate');
+      if (!isNewer(header.seq, state.lastDelivered)) return this.reject(state, 'late');
+    }
+
+    let partial = state.partials.get(header.seq);
+    if (!partial) {
+      partial = this.startFrame(state, header);
+    } else if (!sameFrame(partial.header, header)) {
+      return this.reject(state, 'inconsistent');
+    }
+    if (partial.seen[header.index]) return this.reject(state, 'duplicate');
+    partial.seen[header.index] = 1;
+    partial.chunksSeen++;
+    partial.bytesSeen += payload.length;
+    partial.data.set(payload, header.offset);
+    if (partial.chunksSeen < header.count) return { kind: 'pending' };
+    return this.finish(partial);
+  }
+
+  /** Drops incomplete frames older than frameTimeoutMs. Returns how many were dropped. */
+  sweep(): number {
+    const cutoff = this.now() - this.frameTimeoutMs;
+    let dropped = 0;
+    for (const partial of this.pending.values()) {
+      if (partial.firstChunkAt > cutoff) break; // oldest first: the rest are younger
+      this.drop(partial);
+      partial.source.counters.framesIncomplete++;
+      dropped++;
+    }
+    return dropped;
+  }
+
+  counters(source: string): SourceCounters | undefined {
+    const state = this.sources.get(source);
+    return state ? { ...state.counters } : undefined;
+  }
+
+  /** Forgets a source and its incomplete frames (for example when a camera goes away for good). */
+  forget(source: string): void {
+    const state = this.sources.get(source);
+    if (!state) return;
+    for (const partial of state.partials.values()) this.drop(partial);
+    this.sources.delete(source);
+  }
+
+  get pendingByteCount(): number {
+    return this.pendingBytes;
+  }
+
+  get sourceCount(): number {
+    return this.sources.size;
+  }
+
+  private sourceFor(name: string): SourceState | undefined {
+    let state = this.sources.get(name);
+    if (!state) {
+      if (this.sources.size >= this.maxSources) return undefined;
+      state = { name, streamId: undefined, lastDelivered: undefined, partials: new Map(), counters: newCounters() };
+      this.sources.set(name, state);
+    }
+    return state;
+  }
+
+  private reject(state: SourceState | undefined, reason: ChunkRejection): PushResult {
+    if (state) state.counters.chunksRejected++;
+    this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1);
+    return { kind: 'rejected', reason };
+  }
+
+  private restartStream(state: SourceState, streamId: number): void {
+    if (state.streamId !== undefined) state.counters.streamRestarts++;
+    for (const partial of state.partials.values()) {
+      this.drop(partial);
+      state.counters.framesIncomplete++;
+    }
+    state.streamId = streamId;
+    state.lastDelivered = undefined;
+  }
+
+  private startFrame(state: SourceState, header: ChunkHeader): Partial {
+    while (state.partials.size >= this.maxFramesInFlight) this.dropOldestOf(state);
+    while (this.pendingBytes + header.frameLength > this.maxPendingBytes && this.pending.size > 0) {
+      const oldest = this.pending.values().next().value as Partial;
+      this.drop(oldest);
+      oldest.source.counters.framesIncomplete++;
+    }
+    const partial: Partial = {
+      key: `${header.seq}\u0000${state.name}`,
+      source: state,
+      header,
+      // Zero-filled so that a lying sender can never make us emit uninitialised memory.
+      data: Buffer.alloc(header.frameLength),
+      seen: new Uint8Array(header.count),
+      chunksSeen: 0,
+      bytesSeen: 0,
+      firstChunkAt: this.now(),
+    };
+    state.partials.set(header.seq, partial);
+    this.pending.set(partial.key, partial);
+    this.pendingBytes += header.frameLength;
+    return partial;
+  }
+
+  private dropOldestOf(state: SourceState): void {
+    let oldest: Partial | undefined;
+    for (const partial of state.partials.values()) {
+      if (!oldest || isNewer(oldest.header.seq, partial.header.seq)) oldest = partial;
+    }
+    if (!oldest) return;
+    this.drop(oldest);
+    state.counters.framesIncomplete++;
+  }
+
+  private drop(partial: Partial): void {
+    if (!this.pending.delete(partial.key)) return;
+    partial.source.partials.delete(partial.header.seq);
+    this.pendingBytes -= partial.header.frameLength;
+  }
+
+  private finish(partial: Partial): PushResult {
+    const { header, source } = partial;
+    this.drop(partial);
+    if (partial.bytesSeen !== header.frameLength || crc32(partial.data) !== header.crc) {
+      source.counters.framesCorrupt++;
+      return { kind: 'corrupt', seq: header.seq };
+    }
+    // The newest frame wins: anything older still pending can no longer be shown.
+    for (const other of [...source.partials.values()]) {
+      if (isNewer(header.seq, other.header.seq)) {
+        this.drop(other);
+        source.counters.framesIncomplete++;
+      }
+    }
+    const gap = source.lastDelivered === undefined ? 0 : gapBetween(header.seq, source.lastDelivered);
+    source.counters.framesMissed += gap;
+    source.counters.framesDelivered++;
+    source.lastDelivered = header.seq;
+    return {
+      kind: 'frame',
+      frame: { source: source.name, streamId: header.streamId, seq: header.seq, capturedAtUs: header.capturedAtUs, data: partial.data, gap },
+    };
+  }
+}
+
+function sameFrame(a: ChunkHeader, b: ChunkHeader): boolean {
+  return a.count === b.count && a.frameLength === b.frameLength && a.crc === b.crc && a.capturedAtUs === b.capturedAtUs;
+}
