@@ -11,17 +11,22 @@ export interface Stoppable {
 
 /**
  * The process edge: turns errors into one clear line and an exit code, and stops the program once on
- * SIGINT/SIGTERM (a second signal forces the exit). Windows delivers Ctrl-C as SIGINT too.
+ * SIGINT/SIGTERM (a second signal, a second or more later, forces the exit). Windows delivers Ctrl-C as SIGINT too.
  */
 export async function runCli(program: string, main: () => Promise<Stoppable | undefined>): Promise<void> {
   let running: Stoppable | undefined;
   let stopping = false;
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
+    // A signal within a second of the first is the same request arriving twice (Ctrl-C reaches the whole
+    // process group, and a parent such as `npm run demo` forwards it too); a later one means "now".
+    if (stopping && Date.now() - firstSignalAt < 1000) return;
     if (stopping) {
       process.stderr.write(`${program}: ${signal} again, exiting now\n`);
       process.exit(EXIT_FAILURE);
     }
     stopping = true;
+    firstSignalAt = Date.now();
     const timer = setTimeout(() => {
       process.stderr.write(`${program}: did not stop within 10 s, exiting\n`);
       process.exit(EXIT_FAILURE);
