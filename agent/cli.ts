@@ -7,6 +7,7 @@ import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
 import { createSource } from './capture/registry.js';
 import { AGENT_ENV_PREFIX, agentOptions } from './config.js';
+import { SystemdNotifier } from './systemd-notifier.js';
 
 const USAGE = `picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)
 
@@ -29,7 +30,15 @@ await runCli('picam-agent', async () => {
   } catch (error) {
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
-  const agent = new Agent({ config, source, logger, version: packageVersion(), password });
-  await agent.start();
+  // Under systemd (Type=notify) this reports READY/STATUS/STOPPING and feeds the watchdog; elsewhere a no-op.
+  const lifecycle = new SystemdNotifier({ logger: logger.child('systemd') });
+  lifecycle.start();
+  const agent = new Agent({ config, source, logger, version: packageVersion(), password, lifecycle });
+  try {
+    await agent.start();
+  } catch (error) {
+    await agent.stop().catch(() => undefined);
+    throw error;
+  }
   return agent;
 });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import systemdNotify from 'systemd-notify';
 import type { Logger } from '../common/logger.js';
+import type { LifecycleReporter } from './lifecycle.js';
 
 /**
  * Tells systemd how the agent is doing over the sd_notify protocol: READY=1 once frames really go out, STATUS=
@@ -145,7 +146,7 @@ const MIN_PING_INTERVAL_MS = 1;
  * The agent's side of systemd supervision. Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID from the
  * environment once, at construction; systemd-notify children inherit the same environment.
  */
-export class SystemdNotifier {
+export class SystemdNotifier implements LifecycleReporter {
   /** True when started by systemd with a notify socket. */
   readonly enabled: boolean;
   /** Milliseconds between watchdog checks (half of WatchdogSec), or undefined when the watchdog is off. */
