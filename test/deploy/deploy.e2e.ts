@@ -129,7 +129,7 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
       include: ['systemd', 'systemd-sysv', 'dbus', 'python3'],
       // What the playbook installs (python3-apt: Ansible's apt module adds it); APT resolves the same
       // dependencies again inside the host, offline.
-      predownload: ['nodejs', 'ca-certificates', 'mosquitto', 'mosquitto-clients', 'python3-apt'],
+      predownload: ['nodejs', 'ca-certificates', 'mosquitto', 'mosquitto-clients', 'procps', 'python3-apt'],
       cacheDir: CACHE,
     }, (line) => console.log(`# ${line}`));
     phase('root file system ready', t);
@@ -146,19 +146,25 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
     phase('host booted', t);
 
     inventory = path.join(work, 'inventory.ini');
+    // Settings on the host line: inventory host variables rank above the playbook's group_vars/all.yml.
+    const settings = {
+      ansible_connection: 'community.docker.nsenter',
+      ansible_nsenter_pid: host.pid,
+      ansible_become: 'false',
+      ansible_python_interpreter: '/usr/bin/python3',
+      picam_release_tarball: release,
+      picam_credentials_dir: credentials,
+      picam_camera_id: CAMERA,
+      picam_agent_watchdog_sec: WATCHDOG_SEC,
+      picam_agent_restart_sec: RESTART_SEC,
+      // The host has no network: APT must not try to refresh the lists cached with the root file system.
+      picam_apt_cache_valid_time: 315360000,
+    };
     fs.writeFileSync(inventory, [
       '[picam_brokers]',
-      `${HOST} ansible_connection=community.docker.nsenter ansible_nsenter_pid=${host.pid} ansible_become=false ansible_python_interpreter=/usr/bin/python3`,
+      `${HOST} ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')}`,
       '[picam_cameras]',
       HOST,
-      '[all:vars]',
-      `picam_release_tarball=${release}`,
-      `picam_credentials_dir=${credentials}`,
-      `picam_camera_id=${CAMERA}`,
-      `picam_agent_watchdog_sec=${WATCHDOG_SEC}`,
-      `picam_agent_restart_sec=${RESTART_SEC}`,
-      // The host has no network: APT must not try to refresh the lists cached with the root file system.
-      'picam_apt_cache_valid_time=315360000',
       '',
     ].join('\n'));
 
