@@ -5,8 +5,8 @@ import { ConfigError, helpText, parseOptions } from '../common/options.js';
 import { resolvePassword } from '../common/password.js';
 import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
-import { createSource } from './capture/registry.js';
-import { AGENT_ENV_PREFIX, agentOptions } from './config.js';
+import { createSource, type CaptureSettings } from './capture/registry.js';
+import { AGENT_ENV_PREFIX, agentOptions, captureSettings } from './config.js';
 import { SystemdNotifier } from './systemd-notifier.js';
 
 const USAGE = `picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)
@@ -24,19 +24,21 @@ await runCli('picam-agent', async () => {
   const config = parsed.values;
   const password = resolvePassword(config.password, config.passwordFile);
   const logger = createLogger({ level: config.logLevel, component: 'agent' });
+  const build = (settings: CaptureSettings) => createSource(config.source, settings, logger.child('capture'));
   let source;
   try {
-    source = createSource(config.source, { ...config, label: config.cameraId }, logger.child('capture'));
+    source = build(captureSettings(config));
   } catch (error) {
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
   // Under systemd (Type=notify) this reports READY/STATUS/STOPPING and feeds the watchdog; elsewhere a no-op.
   const lifecycle = new SystemdNotifier({ logger: logger.child('systemd') });
   lifecycle.start();
-  const agent = new Agent({ config, source, logger, version: packageVersion(), password, lifecycle });
+  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password, lifecycle });
   try {
     await agent.start();
   } catch (error) {
+    // The notifier's watchdog timer would otherwise keep the process alive after a failed start.
     await agent.stop().catch(() => undefined);
     throw error;
   }

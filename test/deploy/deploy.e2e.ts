@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { buildReleaseTarball } from './release-fixture.js';
+import { releaseForTest } from './release-fixture.js';
 import { ensureRootfsTarball, missingTools, NspawnHost, run, runOk, type RunResult } from './nspawn-host.js';
 
 /**
@@ -135,9 +135,8 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
     phase('root file system ready', t);
 
     t = Date.now();
-    const release = path.join(work, 'picam-mqtt-linux-x64.tar.gz');
-    await buildReleaseTarball(REPO, work, release);
-    phase(`release built (${(fs.statSync(release).size / 1e6).toFixed(1)} MB)`, t);
+    const { tarball: release, how } = await releaseForTest(REPO, work);
+    phase(`release built by ${how} (${(fs.statSync(release).size / 1e6).toFixed(1)} MB)`, t);
 
     t = Date.now();
     host = new NspawnHost(path.join(work, 'host'));

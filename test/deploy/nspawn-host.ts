@@ -36,18 +36,21 @@ export class CommandError extends Error {
 /** Runs a command to completion (bounded by timeoutMs), capturing its output. */
 export function run(command: string, args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
+    const child = spawn(command, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => { stdout += t; });
-    child.stderr.setEncoding('utf8').on('data', (t: string) => { stderr += t; });
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => { stdout += t; });
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => { stderr += t; });
     const timer = setTimeout(() => {
       stderr += `\n[killed after ${options.timeoutMs} ms]`;
       child.kill('SIGKILL');
     }, options.timeoutMs ?? 120_000);
     child.once('error', (error) => { clearTimeout(timer); reject(error); });
     child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => {}); // a command that exits without reading its input is judged by its exit code
+      child.stdin.end(options.input);
+    }
   });
 }
 

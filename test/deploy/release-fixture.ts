@@ -3,6 +3,24 @@ import path from 'node:path';
 import { runOk } from './nspawn-host.js';
 
 /**
+ * The x64 release the test deploys: `npm run release -- --arch x64` where this checkout has that script,
+ * else the equivalent built here (buildReleaseTarball). Returns the tarball's path.
+ */
+export async function releaseForTest(repoRoot: string, workDir: string): Promise<{ tarball: string; how: string }> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  if (pkg.scripts?.release) {
+    const out = path.join(workDir, 'release');
+    await runOk('npm', ['run', '--silent', 'release', '--', '--arch', 'x64', '--out', out], { cwd: repoRoot, timeoutMs: 10 * 60_000 });
+    const tarball = path.join(out, 'picam-mqtt-linux-x64.tar.gz');
+    if (!fs.existsSync(tarball)) throw new Error(`npm run release did not write ${tarball}; found ${fs.readdirSync(out).join(', ')}`);
+    return { tarball, how: 'npm run release -- --arch x64' };
+  }
+  const tarball = path.join(workDir, 'picam-mqtt-linux-x64.tar.gz');
+  await buildReleaseTarball(repoRoot, workDir, tarball);
+  return { tarball, how: 'test fixture (no release script in this checkout)' };
+}
+
+/**
  * A release tarball in the layout the playbook expects (package.json, dist/, production node_modules/ at the
  * top level), for this machine's CPU (x64): the deploy test's host is an x86-64 container. It is built from
  * the compiled tree the test runs from, like `npm run release` builds it for a Pi.
