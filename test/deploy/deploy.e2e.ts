@@ -93,6 +93,8 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
   let inventory = '';
   let credentials = '';
   const runs: { output: string; recap: Recap }[] = [];
+  let freshCheck: { output: string; recap: Recap; code: number | null } | undefined;
+  let afterFreshCheck = '';
 
   const playbook = async (extra: string[] = []): Promise<{ output: string; recap: Recap; code: number | null }> => {
     const result = await run('ansible-playbook', ['-i', inventory, path.join(DEPLOY, 'site.yml'), ...extra], { env: ANSIBLE_ENV, timeoutMs: 15 * 60_000 });
@@ -167,6 +169,15 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
       '',
     ].join('\n'));
 
+    // --check on a host never deployed to: shows changes, changes nothing. The apt module needs python3-apt
+    // for check mode (a normal run installs it by itself), as deploy/README.md says.
+    t = Date.now();
+    await host.execOk(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'python3-apt'], { timeoutMs: 5 * 60_000 });
+    freshCheck = await playbook(['--check']);
+    assert.equal(freshCheck.code, 0, `--check on the fresh host failed:\n${freshCheck.output.slice(-6000)}`);
+    phase(`--check on the fresh host (changed=${freshCheck.recap.changed})`, t);
+    afterFreshCheck = (await host.sh('ls -d /etc/picam /opt/picam-mqtt /etc/systemd/system/picam-agent.service /usr/bin/node /usr/sbin/mosquitto 2>/dev/null; getent passwd picam')).stdout;
+
     for (const name of ['first', 'second']) {
       t = Date.now();
       const result = await playbook();
@@ -187,6 +198,12 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
     assert.equal(lint.code, 0, lint.stdout + lint.stderr);
     const syntax = await run('ansible-playbook', ['--syntax-check', '-i', path.join(DEPLOY, 'inventory.example.ini'), 'site.yml'], { cwd: DEPLOY, env: ANSIBLE_ENV });
     assert.equal(syntax.code, 0, syntax.stdout + syntax.stderr);
+  });
+
+  it('--check on a fresh host reports the changes and makes none', () => {
+    assert.ok(freshCheck!.recap.changed > 10, `changed=${freshCheck!.recap.changed}`);
+    assert.equal(freshCheck!.recap.failed, 0);
+    assert.equal(afterFreshCheck, '', 'nothing was installed or created by --check');
   });
 
   it('the first run changes the host, the second changes nothing', () => {
