@@ -285,6 +285,19 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
     assert.match(wrong.stderr + wrong.stdout, /not authori[sz]ed/i);
   });
 
+  it('lets only the operator send remote-control requests, and the camera answer them', async () => {
+    const viewer = fs.readFileSync(path.join(credentials, 'viewer'), 'utf8').trim();
+    const operator = fs.readFileSync(path.join(credentials, 'operator'), 'utf8').trim();
+    const sub = host!.exec(['mosquitto_sub', '-h', '127.0.0.1', '-u', 'viewer', '-P', viewer, '-W', '8', '-t', `picam/${CAMERA}/result`]);
+    await sleep(1500);
+    const set = (user: string, password: string, id: string): Promise<RunResult> =>
+      host!.execOk(['mosquitto_pub', '-h', '127.0.0.1', '-u', user, '-P', password, '-q', '1', '-t', `picam/${CAMERA}/set`, '-m', JSON.stringify({ id, fps: 15 })]);
+    await set('viewer', viewer, 'from-viewer');
+    await set('operator', operator, 'from-operator');
+    const results = (await sub).stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { id?: string; ok: boolean });
+    assert.deepEqual(results.map((r) => [r.id, r.ok]), [['from-operator', true]]);
+  });
+
   it('lets a camera write only its own topics and the viewer write nothing', async () => {
     const viewer = fs.readFileSync(path.join(credentials, 'viewer'), 'utf8').trim();
     const camera = fs.readFileSync(path.join(credentials, `cam-${CAMERA}`), 'utf8').trim();
