@@ -1,0 +1,39 @@
+import type { EncodeFigure } from './encode-settings.js';
+import type { MachineFacts } from './machine.js';
+import type { ContenderFigures } from './transport.js';
+
+/** What one run of `npm run bench` found; written as JSON to bench/results/. */
+export interface BenchResults {
+  schema: 1;
+  mode: 'full' | 'quick';
+  command: string;
+  startedAt: string;
+  durationS: number;
+  machine: MachineFacts;
+  settings: {
+    defaultChunkSize: number;
+    throughputRounds: number;
+    warmupMs: number;
+    measureMs: number;
+    pacedRounds: number;
+    pacedFps: number;
+    pacedFrames: number;
+    pacedSkip: number;
+    encodeFrames: number;
+  };
+  /** Per resolution: mean JPEG size of its frames and every contender's figures. */
+  transport: Array<{ resolution: string; jpegBytes: number; contenders: ContenderFigures[] }>;
+  sweep?: { resolution: string; jpegBytes: number; ceiling: ContenderFigures | undefined; sizes: ContenderFigures[] };
+  encode: EncodeFigure[];
+  targets: TargetCheck[];
+}
+
+export interface TargetCheck {
+  target: string;
+  scope: string;
+  value: number;
+  limit: number;
+  /** How value compares with limit for a pass. */
+  sense: '>=' | '<=';
+  pass: boolean;
+}
