@@ -1,6 +1,9 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { Reassembler } from '../protocol/reassembler.js';
-import { parseTopic } from '../protocol/topics.js';
+import { silentLogger } from '../common/logger.js';
+import { receiverSubscriptions } from '../protocol/topics.js';
+import { CameraRegistry } from '../viewer/camera-registry.js';
+import { viewerOptions } from '../viewer/config.js';
+import { FrameReceiver } from '../viewer/frame-receiver.js';
 import { createPicamSender } from './picam-sender.js';
 
 /**
@@ -112,22 +115,31 @@ export function createDecoder(name: ContenderName, namespace: string): FrameDeco
         },
       };
     case 'picam': {
-      // As the viewer does it: every camera under the prefix, one reassembler keyed by camera.
-      const reassembler = new Reassembler();
+      // The viewer's receiving path with the viewer's defaults: every topic of every camera under the prefix.
+      const receiver = new FrameReceiver(
+        new CameraRegistry(viewerOptions.maxCameras.default),
+        { maxFrameBytes: viewerOptions.maxFrameBytes.default, frameTimeoutMs: viewerOptions.frameTimeout.default, maxSources: viewerOptions.maxCameras.default },
+        silentLogger,
+      );
+      let completed: Buffer | undefined;
+      receiver.onFrame((_camera, frame) => { completed = frame.data; });
       return {
-        filters: [`${namespace}/+/frame`],
+        filters: receiverSubscriptions(namespace),
         decode: (topic, payload) => {
-          const parsed = parseTopic(topic);
-          if (!parsed || parsed.kind !== 'frame') return undefined;
-          const result = reassembler.push(parsed.base, payload);
-          return result.kind === 'frame' ? result.frame.data : undefined;
+          completed = undefined;
+          receiver.handle(topic, payload);
+          return completed;
         },
       };
     }
   }
 }
 
-/** The receiving client: picam's speaks MQTT 5 like the agent; the baselines use MQTT.js defaults. */
+/**
+ * The receiving client. picam's speaks the viewer's default MQTT version; the baselines use MQTT.js defaults.
+ * A plain MQTT.js client in every case (not the viewer's MqttConnection) so the socket's byte count is ours.
+ */
 export async function connectReceiver(name: ContenderName, url: string, clientId: string, noDelay: boolean): Promise<MqttClient> {
-  return applyNoDelay(await mqtt.connectAsync(url, { clientId, reconnectPeriod: 0, protocolVersion: name === 'picam' ? 5 : 4 }), noDelay);
+  const protocolVersion = name === 'picam' && viewerOptions.mqttVersion.default === '5' ? 5 : 4;
+  return applyNoDelay(await mqtt.connectAsync(url, { clientId, reconnectPeriod: 0, protocolVersion }), noDelay);
 }

@@ -57,6 +57,8 @@ export interface PacedResult {
   events: Array<[number, number]>;
   cpuUs: number;
   wireBytes: number;
+  /** JPEG bytes of the frames sent, or of the frames received and verified. */
+  jpegBytes: number;
   invalid: number;
 }
 

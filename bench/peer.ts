@@ -9,7 +9,7 @@ import type { FinishResult, PacedCommand, PacedResult, PeerInit, Reply, Request,
  * with its settings as JSON in argv[2]; obeys commands over IPC; CPU and memory are its own.
  */
 
-const QUIET_MS = 250;
+const QUIET_MS = 200;
 const MAX_DRAIN_MS = 5000;
 
 function reply(message: Reply): void {
@@ -45,6 +45,7 @@ class SenderPeer {
 
   async throughput(command: ThroughputCommand): Promise<ThroughputResult> {
     if (command.chunkSize !== undefined) await this.sender.setChunkSize(command.chunkSize);
+    this.next = 0;
     await sleepUntil(command.startUs);
     let sent = 0;
     let first: Sample | undefined;
@@ -64,6 +65,9 @@ class SenderPeer {
     if (command.chunkSize !== undefined) await this.sender.setChunkSize(command.chunkSize);
     const periodUs = 1e6 / command.fps;
     const events: Array<[number, number]> = [];
+    let jpegBytes = 0;
+    // Every contender sends the same sequence of frames in a paced trial.
+    this.next = 0;
     await sleepUntil(command.startUs);
     const begin = this.sample(0);
     for (let i = 0; i < command.frames; i++) {
@@ -72,15 +76,17 @@ class SenderPeer {
       const [index, data] = this.nextFrame();
       const at = monoUs();
       events.push([index, at]);
+      jpegBytes += data.length;
       await this.sender.send(data, at);
     }
     const end = this.sample(command.frames);
-    return { events, cpuUs: end.cpuUs - begin.cpuUs, wireBytes: end.bytes - begin.bytes, invalid: 0 };
+    return { events, cpuUs: end.cpuUs - begin.cpuUs, wireBytes: end.bytes - begin.bytes, jpegBytes, invalid: 0 };
   }
 }
 
 class ReceiverPeer {
   private verified = 0;
+  private verifiedBytes = 0;
   private invalid = 0;
   private lastMessageUs = 0;
   private recording: Array<[number, number]> | undefined;
@@ -106,6 +112,7 @@ class ReceiverPeer {
       return;
     }
     this.verified++;
+    this.verifiedBytes += data.length;
     this.recording?.push([index, at]);
   }
 
@@ -133,12 +140,13 @@ class ReceiverPeer {
     const invalidBefore = this.invalid;
     const events: Array<[number, number]> = [];
     const begin = this.sample();
+    const bytesBefore = this.verifiedBytes;
     this.recording = events;
     await sleepUntil(command.endUs);
     await this.quiet();
     this.recording = undefined;
     const end = this.sample();
-    return { events, cpuUs: end.cpuUs - begin.cpuUs, wireBytes: end.bytes - begin.bytes, invalid: this.invalid - invalidBefore };
+    return { events, cpuUs: end.cpuUs - begin.cpuUs, wireBytes: end.bytes - begin.bytes, jpegBytes: this.verifiedBytes - bytesBefore, invalid: this.invalid - invalidBefore };
   }
 }
 

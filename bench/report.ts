@@ -19,7 +19,7 @@ function transportTable(results: BenchResults, render: Render): string {
     { title: 'max fps' }, { title: 'p50 ms' }, { title: 'p95 ms' }, { title: 'p99 ms' },
     { title: 'wire B/frame' }, { title: 'wire/JPEG' },
     { title: 'snd CPU ms/f' }, { title: 'rcv CPU ms/f' }, { title: 'broker CPU ms/f' },
-    { title: 'RSS snd/rcv MB' },
+    { title: 'snd/rcv CPU ms/f @30fps' }, { title: 'RSS snd/rcv MB' },
   ];
   const rows: string[][] = [];
   for (const { resolution, jpegBytes, contenders } of results.transport) {
@@ -31,10 +31,11 @@ function transportTable(results: BenchResults, render: Render): string {
         resolution, CONTENDER_TITLES[c.contender], kb(jpegBytes),
         withRatio(t.fps, ceiling?.throughput.fps),
         withRatio(l.p50Ms, ceiling?.latency.p50Ms), withRatio(l.p95Ms, ceiling?.latency.p95Ms), withRatio(l.p99Ms, ceiling?.latency.p99Ms),
-        withRatio(l.wireBytesPerFrame, ceiling?.latency.wireBytesPerFrame), (l.wireBytesPerFrame / jpegBytes).toFixed(4),
+        withRatio(l.wireBytesPerFrame, ceiling?.latency.wireBytesPerFrame), l.wireOverJpeg.toFixed(4),
         withRatio(t.senderCpuMsPerFrame, ceiling?.throughput.senderCpuMsPerFrame),
         withRatio(t.receiverCpuMsPerFrame, ceiling?.throughput.receiverCpuMsPerFrame),
         withRatio(t.brokerCpuMsPerFrame, ceiling?.throughput.brokerCpuMsPerFrame),
+        `${withRatio(l.senderCpuMsPerFrame, ceiling?.latency.senderCpuMsPerFrame)} / ${withRatio(l.receiverCpuMsPerFrame, ceiling?.latency.receiverCpuMsPerFrame)}`,
         `${fmt(c.senderPeakRssMb)} / ${fmt(c.receiverPeakRssMb)}`,
       ]);
     }
@@ -57,7 +58,7 @@ function sweepTable(results: BenchResults, render: Render): string {
     withRatio(c.throughput.senderCpuMsPerFrame, ceiling?.throughput.senderCpuMsPerFrame),
     withRatio(c.throughput.receiverCpuMsPerFrame, ceiling?.throughput.receiverCpuMsPerFrame),
     withRatio(c.throughput.brokerCpuMsPerFrame, ceiling?.throughput.brokerCpuMsPerFrame),
-    (c.latency.wireBytesPerFrame / sweep.jpegBytes).toFixed(4),
+    c.latency.wireOverJpeg.toFixed(4),
   ]);
   return render(columns, rows);
 }

@@ -10,6 +10,8 @@ export interface BenchResults {
   startedAt: string;
   durationS: number;
   machine: MachineFacts;
+  /** 1-minute load average at the end; with machine.loadAverage1m it shows how busy the machine was. */
+  loadAverageAfter1m: number;
   settings: {
     defaultChunkSize: number;
     throughputRounds: number;
@@ -20,6 +22,7 @@ export interface BenchResults {
     pacedFrames: number;
     pacedSkip: number;
     encodeFrames: number;
+    noDelay: boolean;
   };
   /** Per resolution: mean JPEG size of its frames and every contender's figures. */
   transport: Array<{ resolution: string; jpegBytes: number; contenders: ContenderFigures[] }>;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { agentOptions } from '../agent/config.js';
 import { createLogger, LOG_LEVELS } from '../common/logger.js';
@@ -43,6 +44,7 @@ interface Preset {
   sweepMeasureMs: number;
   sweepPacedFrames: number;
   encodeFrames: number;
+  encodeWarmup: number;
   encodeQualities: number[];
 }
 
@@ -52,20 +54,22 @@ const NO_CHUNKING = 16 * 1024 * KiB;
 
 const PRESETS: Record<'full' | 'quick', Preset> = {
   full: {
-    throughputRounds: 3, warmupMs: 500, measureMs: 2000,
-    pacedRounds: 2, pacedFrames: 120, pacedSkip: 5,
+    throughputRounds: 5, warmupMs: 300, measureMs: 1200,
+    pacedRounds: 3, pacedFrames: 90, pacedSkip: 5,
     sweepSizes: [8 * KiB, 16 * KiB, 32 * KiB, 64 * KiB, 128 * KiB, 256 * KiB, 512 * KiB, 1024 * KiB, NO_CHUNKING],
-    sweepRounds: 1, sweepMeasureMs: 1500, sweepPacedFrames: 90,
-    encodeFrames: 12, encodeQualities: [...ENCODE_QUALITIES],
+    sweepRounds: 1, sweepMeasureMs: 1200, sweepPacedFrames: 60,
+    encodeFrames: 12, encodeWarmup: 2, encodeQualities: [...ENCODE_QUALITIES],
   },
   quick: {
-    throughputRounds: 1, warmupMs: 300, measureMs: 800,
-    pacedRounds: 1, pacedFrames: 36, pacedSkip: 3,
+    throughputRounds: 1, warmupMs: 200, measureMs: 600,
+    pacedRounds: 1, pacedFrames: 30, pacedSkip: 3,
     sweepSizes: [16 * KiB, 128 * KiB, NO_CHUNKING],
-    sweepRounds: 1, sweepMeasureMs: 600, sweepPacedFrames: 30,
-    encodeFrames: 3, encodeQualities: [80],
+    sweepRounds: 1, sweepMeasureMs: 500, sweepPacedFrames: 20,
+    encodeFrames: 3, encodeWarmup: 1, encodeQualities: [80],
   },
 };
+
+const elapsedS = (since: number): string => ((performance.now() - since) / 1000).toFixed(1);
 
 async function main(): Promise<number> {
   let parsed;
@@ -114,15 +118,17 @@ async function main(): Promise<number> {
     if (phases.has('transport')) {
       for (const resolution of options.resolutions) {
         const plan = planFor(resolution);
-        logger.info('transport', { resolution, jpegKB: Math.round(plan.jpegBytes / 1024) });
+        const phaseStart = performance.now();
         transport.push({ resolution, jpegBytes: plan.jpegBytes, contenders: await measureContenders(plan, `bench-${resolution}`, logger) });
+        logger.info('transport measured', { resolution, jpegKB: Math.round(plan.jpegBytes / 1024), seconds: elapsedS(phaseStart) });
       }
     }
     if (phases.has('sweep')) {
       const resolution = options.sweepResolution;
       const plan = planFor(resolution, { rounds: preset.sweepRounds, pacedRounds: preset.sweepRounds, measureMs: preset.sweepMeasureMs, pacedFrames: preset.sweepPacedFrames });
-      logger.info('chunk-size sweep', { resolution, sizes: preset.sweepSizes.length });
+      const phaseStart = performance.now();
       const sizes = await measureChunkSizes(plan, preset.sweepSizes, `bench-sweep-${resolution}`);
+      logger.info('chunk-size sweep measured', { resolution, sizes: preset.sweepSizes.length, seconds: elapsedS(phaseStart) });
       const ceiling = transport.find((t) => t.resolution === resolution)?.contenders.find((c) => c.contender === 'ceiling');
       sweep = { resolution, jpegBytes: plan.jpegBytes, ceiling, sizes };
     }
@@ -132,11 +138,12 @@ async function main(): Promise<number> {
 
   let encode: BenchResults['encode'] = [];
   if (phases.has('encode')) {
-    logger.info('sharp encode', { frames: preset.encodeFrames, qualities: preset.encodeQualities.join(',') });
-    encode = await measureEncoding({ qualities: preset.encodeQualities, resolutions: RESOLUTIONS.map((r) => r.name), frames: preset.encodeFrames, warmup: 2 }, profileDir);
+    const phaseStart = performance.now();
+    encode = await measureEncoding({ qualities: preset.encodeQualities, resolutions: RESOLUTIONS.map((r) => r.name), frames: preset.encodeFrames, warmup: preset.encodeWarmup }, profileDir);
+    logger.info('sharp encode measured', { frames: preset.encodeFrames, qualities: preset.encodeQualities.join(','), seconds: elapsedS(phaseStart) });
   }
 
-  const partial: Omit<BenchResults, 'targets'> = {
+  const partial: Omit<BenchResults, 'targets' | 'loadAverageAfter1m'> = {
     schema: 1,
     mode,
     command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
@@ -145,18 +152,19 @@ async function main(): Promise<number> {
     machine,
     settings: {
       defaultChunkSize, throughputRounds: preset.throughputRounds, warmupMs: preset.warmupMs, measureMs: preset.measureMs,
-      pacedRounds: preset.pacedRounds, pacedFps: 30, pacedFrames: preset.pacedFrames, pacedSkip: preset.pacedSkip, encodeFrames: preset.encodeFrames,
+      pacedRounds: preset.pacedRounds, pacedFps: 30, pacedFrames: preset.pacedFrames, pacedSkip: preset.pacedSkip, encodeFrames: preset.encodeFrames, noDelay: options.noDelay,
     },
     transport,
     sweep,
     encode,
   };
-  const results: BenchResults = { ...partial, durationS: (performance.now() - started) / 1000, targets: checkTargets(partial) };
+  const results: BenchResults = { ...partial, durationS: (performance.now() - started) / 1000, loadAverageAfter1m: os.loadavg()[0]!, targets: checkTargets(partial) };
 
   fs.mkdirSync(options.out, { recursive: true });
   const file = path.join(options.out, `${mode}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  process.stdout.write(`\npicam-mqtt benchmark (${mode}), ${machine.cpus} CPUs ${machine.cpuModel}, Node ${machine.node}, Mosquitto ${machine.mosquitto}, ${results.durationS.toFixed(0)} s\n\n`);
+  process.stdout.write(`\npicam-mqtt benchmark (${mode}), ${machine.cpus} CPUs ${machine.cpuModel}, Node ${machine.node}, Mosquitto ${machine.mosquitto}, ` +
+    `${results.durationS.toFixed(0)} s, load average ${machine.loadAverage1m.toFixed(1)} before / ${results.loadAverageAfter1m.toFixed(1)} after\n\n`);
   process.stdout.write(renderReport(results));
   if (options.markdown) process.stdout.write('\n' + renderReport(results, true));
   process.stdout.write(`\nJSON: ${path.relative(process.cwd(), file)}\n`);

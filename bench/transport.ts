@@ -63,6 +63,9 @@ export interface LatencyFigures {
   /** TCP bytes from the broker to the receiver per frame, and from the sender to the broker. */
   wireBytesPerFrame: number;
   senderWireBytesPerFrame: number;
+  /** Wire bytes over the JPEG bytes they carried (1.0 = no overhead), receiver side. */
+  wireOverJpeg: number;
+  senderWireOverJpeg: number;
 }
 
 export interface ContenderFigures {
@@ -163,6 +166,8 @@ function figuresOf(contender: ContenderName, t: ThroughputTrial[], paced: PacedT
     receiverCpuMsPerFrame: sum(paced.map((p) => p.received.cpuUs)) / pacedReceived / 1000,
     wireBytesPerFrame: sum(paced.map((p) => p.received.wireBytes)) / pacedReceived,
     senderWireBytesPerFrame: sum(paced.map((p) => p.sent.wireBytes)) / pacedSent,
+    wireOverJpeg: sum(paced.map((p) => p.received.wireBytes)) / sum(paced.map((p) => p.received.jpegBytes)),
+    senderWireOverJpeg: sum(paced.map((p) => p.sent.wireBytes)) / sum(paced.map((p) => p.sent.jpegBytes)),
   };
   return { contender, throughput, latency };
 }
