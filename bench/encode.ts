@@ -13,9 +13,8 @@ export class EncodeBenchError extends Error {
 }
 
 function runWorker(job: EncodeJob, profileDir: string | undefined): Promise<EncodeFigure[]> {
-  const execArgv = profileArgs(profileDir, `encode-${job.setting.name}`);
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...execArgv, WORKER, JSON.stringify(job)], { maxBuffer: 1 << 20, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...profileArgs(profileDir, `encode-${job.setting.name}-${job.resolutions.join('-')}`), WORKER, JSON.stringify(job)], { maxBuffer: 1 << 20, timeout: 120_000 }, (error, stdout, stderr) => {
       if (error) { reject(new EncodeBenchError(`${error.message}\n${stderr}`, job.setting.name)); return; }
       try {
         resolve(JSON.parse(stdout) as EncodeFigure[]);
@@ -26,9 +25,14 @@ function runWorker(job: EncodeJob, profileDir: string | undefined): Promise<Enco
   });
 }
 
-/** Every setting, one process each, one after the other (never alongside the transport trials). */
-export async function measureEncoding(options: Omit<EncodeJob, 'setting'>, profileDir?: string): Promise<EncodeFigure[]> {
+/**
+ * Every setting in a process of its own, never alongside the transport trials. The settings take turns per
+ * resolution, so a busy spell on a shared machine does not land on one setting only.
+ */
+export async function measureEncoding(settings: readonly string[], options: Omit<EncodeJob, 'setting'>, profileDir?: string): Promise<EncodeFigure[]> {
   const figures: EncodeFigure[] = [];
-  for (const setting of ENCODE_SETTINGS) figures.push(...(await runWorker({ ...options, setting }, profileDir)));
+  for (const resolution of options.resolutions) {
+    for (const setting of ENCODE_SETTINGS.filter((s) => settings.includes(s.name))) figures.push(...(await runWorker({ ...options, resolutions: [resolution], setting }, profileDir)));
+  }
   return figures;
 }

@@ -63,16 +63,27 @@ function sweepTable(results: BenchResults, render: Render): string {
   return render(columns, rows);
 }
 
+function stepsTable(results: BenchResults, render: Render): string {
+  const columns: Column[] = [
+    { title: 'res', align: 'left' }, { title: 'JPEG KB' }, { title: 'CRC-32' }, { title: 'copy to new buffer' }, { title: 'copy to reused buffer' },
+    { title: 'chunkFrame' }, { title: 'Reassembler.push' }, { title: 'base64+JSON encode' }, { title: 'JSON+base64 decode' },
+  ];
+  const us = (v: number): string => fmt(v);
+  const rows = results.steps.map((s) => [s.resolution, kb(s.jpegBytes), us(s.crc32Us), us(s.copyFreshUs), us(s.copyReusedUs), us(s.chunkFrameUs), us(s.reassembleUs), us(s.base64JsonEncodeUs), us(s.base64JsonDecodeUs)]);
+  return render(columns, rows);
+}
+
 function encodeTable(figures: readonly EncodeFigure[], render: Render): string {
   const columns: Column[] = [
     { title: 'res', align: 'left' }, { title: 'quality' }, { title: 'setting', align: 'left' },
-    { title: 'ms/frame' }, { title: 'speed-up' }, { title: 'CPU ms/frame' }, { title: 'KB' }, { title: 'size vs default' },
+    { title: 'ms/frame (median)' }, { title: 'speed-up' }, { title: 'CPU ms/frame' }, { title: 'CPU speed-up' }, { title: 'KB' }, { title: 'size vs default' },
   ];
   const rows = figures.map((f) => {
     const base = figures.find((d) => d.setting === 'default' && d.resolution === f.resolution && d.quality === f.quality);
     return [
-      f.resolution, String(f.quality), f.setting, fmt(f.wallMsMean),
-      base ? `${(base.wallMsMean / f.wallMsMean).toFixed(2)}x` : 'n/a', fmt(f.cpuMsPerFrame), kb(f.bytesMean),
+      f.resolution, String(f.quality), f.setting, fmt(f.wallMsP50),
+      base ? `${(base.wallMsP50 / f.wallMsP50).toFixed(2)}x` : 'n/a', fmt(f.cpuMsPerFrame),
+      base ? `${(base.cpuMsPerFrame / f.cpuMsPerFrame).toFixed(2)}x` : 'n/a', kb(f.bytesMean),
       base ? `${((f.bytesMean / base.bytesMean - 1) * 100).toFixed(1)}%` : 'n/a',
     ];
   });
@@ -93,6 +104,9 @@ export function renderReport(results: BenchResults, markdown = false): string {
     parts.push(head('Transport: (ratio to the ceiling in brackets; max fps unthrottled, latency at ' + `${results.settings.pacedFps} fps)`) + transportTable(results, render));
   }
   if (results.sweep) parts.push(head(`Chunk-size sweep, picam-mqtt at ${results.sweep.resolution} (ratio to the ceiling at ${results.sweep.resolution})`) + sweepTable(results, render));
+  if (results.steps.length > 0) {
+    parts.push(head(`Where the time goes: protocol steps in process, µs per frame (best of ${results.settings.stepBatches} batches; chunkFrame and push at ${results.settings.defaultChunkSize / 1024} KiB chunks)`) + stepsTable(results, render));
+  }
   if (results.encode.length > 0) parts.push(head('sharp JPEG encode, raw RGB in, one frame at a time (speed-up and size against sharp defaults)') + encodeTable(results.encode, render));
   if (results.targets.length > 0) {
     const lines = targetLines(results.targets);

@@ -1,5 +1,6 @@
 import type { EncodeFigure } from './encode-settings.js';
 import type { MachineFacts } from './machine.js';
+import type { StepCost } from './protocol-cost.js';
 import type { ContenderFigures } from './transport.js';
 
 /** What one run of `npm run bench` found; written as JSON to bench/results/. */
@@ -21,12 +22,15 @@ export interface BenchResults {
     pacedFps: number;
     pacedFrames: number;
     pacedSkip: number;
+    stepBatches: number;
     encodeFrames: number;
     noDelay: boolean;
   };
   /** Per resolution: mean JPEG size of its frames and every contender's figures. */
   transport: Array<{ resolution: string; jpegBytes: number; contenders: ContenderFigures[] }>;
   sweep?: { resolution: string; jpegBytes: number; ceiling: ContenderFigures | undefined; sizes: ContenderFigures[] };
+  /** µs per frame of each protocol step, in process (best batch). */
+  steps: StepCost[];
   encode: EncodeFigure[];
   targets: TargetCheck[];
 }

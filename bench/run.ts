@@ -6,9 +6,10 @@ import { createLogger, LOG_LEVELS } from '../common/logger.js';
 import { ConfigError, helpText, opt, parseOptions } from '../common/options.js';
 import { startMosquitto, type RunningBroker } from '../test/helpers/mosquitto.js';
 import { measureEncoding } from './encode.js';
-import { ENCODE_QUALITIES } from './encode-settings.js';
+import { ENCODE_QUALITIES, ENCODE_SETTINGS } from './encode-settings.js';
 import { defaultCacheDir, ensureFrameCache, FrameSet, RESOLUTIONS } from './frames.js';
 import { machineFacts } from './machine.js';
+import { measureStepCosts } from './protocol-cost.js';
 import { renderReport } from './report.js';
 import type { BenchResults } from './results.js';
 import { checkTargets } from './targets.js';
@@ -16,7 +17,7 @@ import { measureChunkSizes, measureContenders, type TransportPlan } from './tran
 
 /** `npm run bench [-- --quick]`: one Mosquitto, three contenders, the chunk-size sweep, sharp encode cost. */
 
-const PHASES = ['transport', 'sweep', 'encode'] as const;
+const PHASES = ['transport', 'sweep', 'steps', 'encode'] as const;
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
 const benchOptions = {
@@ -43,8 +44,11 @@ interface Preset {
   sweepRounds: number;
   sweepMeasureMs: number;
   sweepPacedFrames: number;
+  stepBatches: number;
+  stepFrames: number;
   encodeFrames: number;
   encodeWarmup: number;
+  encodeSettings: string[];
   encodeQualities: number[];
 }
 
@@ -54,18 +58,20 @@ const NO_CHUNKING = 16 * 1024 * KiB;
 
 const PRESETS: Record<'full' | 'quick', Preset> = {
   full: {
-    throughputRounds: 5, warmupMs: 300, measureMs: 1200,
-    pacedRounds: 3, pacedFrames: 90, pacedSkip: 5,
+    throughputRounds: 5, warmupMs: 300, measureMs: 1000,
+    pacedRounds: 3, pacedFrames: 75, pacedSkip: 5,
     sweepSizes: [8 * KiB, 16 * KiB, 32 * KiB, 64 * KiB, 128 * KiB, 256 * KiB, 512 * KiB, 1024 * KiB, NO_CHUNKING],
     sweepRounds: 1, sweepMeasureMs: 1200, sweepPacedFrames: 60,
-    encodeFrames: 12, encodeWarmup: 2, encodeQualities: [...ENCODE_QUALITIES],
+    stepBatches: 25, stepFrames: 10,
+    encodeFrames: 10, encodeWarmup: 2, encodeSettings: ENCODE_SETTINGS.map((s) => s.name), encodeQualities: [...ENCODE_QUALITIES],
   },
   quick: {
     throughputRounds: 1, warmupMs: 200, measureMs: 600,
     pacedRounds: 1, pacedFrames: 30, pacedSkip: 3,
     sweepSizes: [16 * KiB, 128 * KiB, NO_CHUNKING],
     sweepRounds: 1, sweepMeasureMs: 500, sweepPacedFrames: 20,
-    encodeFrames: 3, encodeWarmup: 1, encodeQualities: [80],
+    stepBatches: 8, stepFrames: 8,
+    encodeFrames: 3, encodeWarmup: 1, encodeSettings: ['default', 'fast'], encodeQualities: [80],
   },
 };
 
@@ -136,10 +142,17 @@ async function main(): Promise<number> {
     await broker?.stop();
   }
 
+  let steps: BenchResults['steps'] = [];
+  if (phases.has('steps')) {
+    const phaseStart = performance.now();
+    steps = RESOLUTIONS.map((r) => measureStepCosts(r.name, FrameSet.load(frameDirs[r.name]!), defaultChunkSize, preset.stepBatches, preset.stepFrames));
+    logger.info('protocol steps measured', { seconds: elapsedS(phaseStart) });
+  }
+
   let encode: BenchResults['encode'] = [];
   if (phases.has('encode')) {
     const phaseStart = performance.now();
-    encode = await measureEncoding({ qualities: preset.encodeQualities, resolutions: RESOLUTIONS.map((r) => r.name), frames: preset.encodeFrames, warmup: preset.encodeWarmup }, profileDir);
+    encode = await measureEncoding(preset.encodeSettings, { qualities: preset.encodeQualities, resolutions: RESOLUTIONS.map((r) => r.name), frames: preset.encodeFrames, warmup: preset.encodeWarmup }, profileDir);
     logger.info('sharp encode measured', { frames: preset.encodeFrames, qualities: preset.encodeQualities.join(','), seconds: elapsedS(phaseStart) });
   }
 
@@ -152,10 +165,11 @@ async function main(): Promise<number> {
     machine,
     settings: {
       defaultChunkSize, throughputRounds: preset.throughputRounds, warmupMs: preset.warmupMs, measureMs: preset.measureMs,
-      pacedRounds: preset.pacedRounds, pacedFps: 30, pacedFrames: preset.pacedFrames, pacedSkip: preset.pacedSkip, encodeFrames: preset.encodeFrames, noDelay: options.noDelay,
+      pacedRounds: preset.pacedRounds, pacedFps: 30, pacedFrames: preset.pacedFrames, pacedSkip: preset.pacedSkip, stepBatches: preset.stepBatches, encodeFrames: preset.encodeFrames, noDelay: options.noDelay,
     },
     transport,
     sweep,
+    steps,
     encode,
   };
   const results: BenchResults = { ...partial, durationS: (performance.now() - started) / 1000, loadAverageAfter1m: os.loadavg()[0]!, targets: checkTargets(partial) };
