@@ -9,11 +9,16 @@ import { frameTopic } from './contenders.js';
 
 /**
  * picam-mqtt's sending half exactly as the agent composes it: MqttConnection (MQTT 5, no offline queue) and
- * FramePublisher (chunkFrame, QoS 0, message expiry, newest wins) with the agent's defaults.
+ * FramePublisher (chunkFrame, QoS 0 with the last chunk of a frame at QoS 1, message expiry, newest wins)
+ * with the agent's defaults.
  *
- * The publisher never blocks: it sends one frame and keeps at most one more waiting. send() resolves as soon
- * as the publisher can take another frame without dropping one, so an unthrottled loop keeps it busy.
+ * The publisher never blocks: it keeps up to IN_FLIGHT frames unacknowledged and one more waiting. send()
+ * resolves as soon as the publisher can take another frame without dropping one, so an unthrottled loop
+ * keeps it busy and no frame is dropped on the sending side.
  */
+/** FramePublisher's default of frames in flight (the agent does not change it). */
+const IN_FLIGHT = 2;
+
 export async function createPicamSender(settings: SenderSettings): Promise<FrameSender> {
   let connected!: () => void;
   const ready = new Promise<void>((resolve) => { connected = resolve; });
@@ -37,7 +42,7 @@ export async function createPicamSender(settings: SenderSettings): Promise<Frame
   let wake: (() => void) | undefined;
   const inPublisher = (): number => offered - stats.framesSent - stats.framesDropped;
   const onSent = (): void => {
-    if (wake && inPublisher() <= 1) {
+    if (wake && inPublisher() <= IN_FLIGHT) {
       const w = wake;
       wake = undefined;
       w();
@@ -63,7 +68,7 @@ export async function createPicamSender(settings: SenderSettings): Promise<Frame
     send: (data, capturedAtUs) => {
       publisher.offer({ data, capturedAtUs });
       offered++;
-      if (inPublisher() <= 1) return Promise.resolve();
+      if (inPublisher() <= IN_FLIGHT) return Promise.resolve();
       return new Promise((resolve) => { wake = resolve; });
     },
     bytesWritten: () => socketOf(connection)?.bytesWritten ?? NaN,
