@@ -19,6 +19,7 @@ export const agentOptions = {
   cameraId: opt.string({ description: 'Camera id, the topic level after the prefix (letters, digits, _ and -, up to 64). Defaults to the host name.', arg: 'ID', pattern: CAMERA_ID_PATTERN, patternHint: 'made of letters, digits, _ and - (1 to 64 characters)' }, defaultCameraId()),
   prefix: opt.string({ description: 'Topic prefix; may have several levels, e.g. picam/garden.', arg: 'PREFIX', pattern: PREFIX_PATTERN, patternHint: 'one or more topic levels without wildcards, e.g. picam or picam/garden' }, DEFAULT_PREFIX),
   source: opt.string({ description: 'Frame source: synthetic (moving test pattern) or file:<dir-or-glob> (replays JPEG files in name order, looping).', arg: 'SOURCE', pattern: /^(synthetic|file:.+)$/, patternHint: 'synthetic or file:<dir-or-glob>' }, 'synthetic'),
+  loop: opt.boolean({ description: 'file: source only: start again from the first file after the last (--no-loop plays once and stops).' }, true),
   fps: opt.number({ description: 'Frames per second to capture and send.', min: 0.1, max: 120 }, 15),
   width: opt.integer({ description: 'Frame width in pixels (synthetic source).', min: 16, max: 7680 }, 640),
   height: opt.integer({ description: 'Frame height in pixels (synthetic source).', min: 16, max: 4320 }, 480),

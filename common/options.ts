@@ -103,7 +103,11 @@ export function parseOptions<S extends OptionTable>(table: S, input: ParseInput)
       continue;
     }
     const key = byFlag.get(flag);
-    if (!key) { problems.push(`unknown option ${flag}: see --help for the list`); continue; }
+    if (!key) {
+      problems.push(`unknown option ${flag}: see --help for the list`);
+      if (inline === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++; // its value
+      continue;
+    }
     const spec = table[key]!;
     if (spec.secret) {
       problems.push(`${flag} cannot be given on the command line (it would show in ps): use ${envName(input.envPrefix, key)} or the config file`);
