@@ -31,7 +31,7 @@ const TABLE: Record<ReleaseArch, ArchInfo> = {
   },
   armhf: {
     arch: 'armhf', nodeArch: 'arm', debianArch: 'armhf', elfMachine: EM_ARM,
-    machines: 'Raspberry Pi 2, 3, 4, Zero 2 W with 32-bit Raspberry Pi OS (ARMv7; not Pi 1 or Zero)',
+    machines: 'Raspberry Pi 2, 3, 4, 5, Zero 2 W with 32-bit Raspberry Pi OS (ARMv7; not Pi 1 or Zero)',
     // Cortex-A7 is the Pi 2's core: the oldest ARMv7 a 32-bit release is meant to run on.
     qemu: { binary: 'qemu-arm-static', cpu: 'cortex-a7' },
   },

@@ -10,6 +10,8 @@ import { hashTree, sha256File, type TreeEntry } from './tree-hash.js';
 
 export const MANIFEST_FILE = 'MANIFEST.json';
 export const SUMS_FILE = 'SHA256SUMS';
+/** Folders compiled into dist/ (keep in step with tsconfig.release.json); their other files are assets. */
+export const RUNTIME_DIRS = ['agent', 'viewer', 'protocol', 'common'] as const;
 /** Copied into the release when the project has them (the deploy's unit and config templates). */
 export const OPTIONAL_TREES = ['deploy/templates'] as const;
 /** The program a release must contain; the others in package.json "bin" are shipped when built. */
@@ -106,6 +108,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
     await compile(options.projectDir, stage, log);
     for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(options.projectDir, file), path.join(stage, file));
     await installProduction(stage, info, log);
+    copyAssets(options.projectDir, stage);
     copyOptionalTrees(options.projectDir, stage, log);
     const bin = markPrograms(stage, pkg, log);
 
@@ -201,6 +204,31 @@ async function installProduction(stage: string, info: ArchInfo, log: Logger): Pr
   } catch (error) {
     throw new ReleaseError('install', `npm ${args.join(' ')} failed (is the npm registry reachable?)`, { cause: error });
   }
+}
+
+/** Non-TypeScript files of the runtime folders (the viewer's page), at the paths the code reads them from. */
+function copyAssets(projectDir: string, stage: string): void {
+  for (const dir of RUNTIME_DIRS) {
+    const from = path.join(projectDir, dir);
+    if (!fs.existsSync(from)) continue;
+    fs.cpSync(from, path.join(stage, dir), { recursive: true, filter: (source) => fs.statSync(source).isDirectory() || !source.endsWith('.ts') });
+  }
+  // cpSync also creates the folders that only held .ts files; they would be empty noise in the tarball.
+  removeEmptyDirs(stage, RUNTIME_DIRS);
+}
+
+function removeEmptyDirs(root: string, dirs: readonly string[]): void {
+  const prune = (dir: string): boolean => {
+    if (!fs.existsSync(dir)) return true;
+    let empty = true;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory() && prune(path.join(dir, entry.name))) continue;
+      empty = false;
+    }
+    if (empty) fs.rmdirSync(dir);
+    return empty;
+  };
+  for (const dir of dirs) prune(path.join(root, dir));
 }
 
 function copyOptionalTrees(projectDir: string, stage: string, log: Logger): void {
