@@ -14,7 +14,7 @@ const projectDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 const ENV_PREFIX = 'PICAM_RELEASE_';
 
 const releaseOptions = {
-  arch: opt.optionalString({ description: `Target architecture: ${RELEASE_ARCHES.join(', ')}. Required.`, arg: 'ARCH', pattern: new RegExp(`^(${RELEASE_ARCHES.join('|')})$`), patternHint: RELEASE_ARCHES.join(', ') }),
+  arch: opt.optionalString({ description: `Target architecture: ${RELEASE_ARCHES.join(', ')}. Required.`, arg: 'ARCH', pattern: new RegExp(`^(${RELEASE_ARCHES.join('|')})$`), patternHint: `one of ${RELEASE_ARCHES.join(', ')}` }),
   out: opt.string({ description: 'Folder for the tarball and its .sha256.', arg: 'DIR' }, path.join(projectDir, 'release')),
 };
 

@@ -258,7 +258,8 @@ function markPrograms(stage: string, pkg: PackageJson, log: Logger): Record<stri
   return bin;
 }
 
-function checkNative(entries: readonly TreeEntry[], info: ArchInfo): NativeFile[] {
+/** Lists the native files of a staged tree; throws when one is for another machine (or soft-float ARM). */
+export function checkNative(entries: readonly TreeEntry[], info: ArchInfo): NativeFile[] {
   const native: NativeFile[] = [];
   const wrong: string[] = [];
   for (const entry of entries) {
