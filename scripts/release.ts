@@ -41,10 +41,11 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: 'info', component: 'release' });
   const result = await buildRelease({ arch: parsed.values.arch as ReleaseArch, projectDir, outDir: path.resolve(parsed.values.out), logger });
   const m = result.manifest;
+  const shown = (file: string): string => path.relative(process.cwd(), file) || file;
   process.stdout.write(
-    `${path.relative(process.cwd(), result.tarball) || result.tarball}: ${formatBytes(result.bytes)} (${result.bytes} bytes), ` +
+    `${shown(result.tarball)}: ${formatBytes(result.bytes)} (${result.bytes} bytes), ` +
       `unpacked ${formatBytes(m.bytes)} in ${m.files} files; node ${m.node}${m.glibc ? `, glibc ${m.glibc}` : ''}\n` +
-      `sha256 ${result.sha256}\n`,
+      `sha256 ${result.sha256} (also as ${shown(result.stableTarball)})\n`,
   );
   return 0;
 }

@@ -63,6 +63,8 @@ export interface ReleaseManifest {
 
 export interface ReleaseResult {
   tarball: string;
+  /** The same file under a name without the version (a hard link), for the deploy to find the latest build. */
+  stableTarball: string;
   sha256: string;
   /** Size of the .tar.gz. */
   bytes: number;
@@ -88,10 +90,14 @@ export function releaseName(name: string, version: string, arch: ReleaseArch): s
   return `${name}-${version}-linux-${arch}`;
 }
 
+export function stableName(name: string, arch: ReleaseArch): string {
+  return `${name}-linux-${arch}`;
+}
+
 /**
- * Builds `<outDir>/<name>-<version>-linux-<arch>.tar.gz` (plus `.sha256`): the compiled JS, package.json,
- * the production node_modules for the target CPU, the deploy templates, SHA256SUMS and MANIFEST.json, under one
- * top-level directory. Fails when any native file is built for another machine than the target.
+ * Builds `<outDir>/<name>-<version>-linux-<arch>.tar.gz` (plus `.sha256`, and a hard link without the version):
+ * the compiled JS, package.json, the production node_modules for the target CPU, the deploy templates, SHA256SUMS
+ * and MANIFEST.json at the archive's top level. Fails when any native file is built for another machine.
  */
 export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResult> {
   const info = archInfo(options.arch);
@@ -138,12 +144,15 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
     fs.writeFileSync(path.join(stage, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
 
     const tarball = path.join(options.outDir, `${name}.tar.gz`);
-    await writeTarball({ parent: stageParent, entry: name, out: tarball, mtime: sourceDateEpoch });
+    await writeTarball({ dir: stage, out: tarball, mtime: sourceDateEpoch });
     const sha256 = sha256File(tarball);
     fs.writeFileSync(`${tarball}.sha256`, `${sha256}  ${path.basename(tarball)}\n`);
+    const stable = path.join(options.outDir, `${stableName(pkg.name, info.arch)}.tar.gz`);
+    fs.rmSync(stable, { force: true });
+    fs.linkSync(tarball, stable);
     const bytes = fs.statSync(tarball).size;
     log.info('release written', { file: tarball, bytes, files: tree.files, unpackedBytes: tree.bytes });
-    return { tarball, sha256, bytes, manifest };
+    return { tarball, stableTarball: stable, sha256, bytes, manifest };
   } finally {
     fs.rmSync(stageParent, { recursive: true, force: true });
   }

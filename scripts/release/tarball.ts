@@ -5,10 +5,8 @@ import zlib from 'node:zlib';
 import { CommandError, describeCommand } from './run-command.js';
 
 export interface TarballOptions {
-  /** Directory that holds `entry`. */
-  parent: string;
-  /** The single top-level directory stored in the archive. */
-  entry: string;
+  /** Its contents become the archive's top level (no enclosing folder: the deploy unpacks into a folder it names). */
+  dir: string;
   out: string;
   /** Every member's modification time, seconds since the epoch (SOURCE_DATE_EPOCH). */
   mtime: number;
@@ -24,7 +22,9 @@ export async function writeTarball(options: TarballOptions): Promise<void> {
     '--create', '--format=posix', '--sort=name', `--mtime=@${options.mtime}`,
     '--owner=0', '--group=0', '--numeric-owner', '--mode=u+rwX,go+rX,go-w',
     '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
-    '--file=-', '--directory', options.parent, options.entry,
+    '--file=-', '--directory', options.dir, '--',
+    // --sort=name orders what is inside folders; the top-level names are sorted here.
+    ...fs.readdirSync(options.dir).sort(),
   ];
   const tar = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -63,19 +63,19 @@ test('writeTarball gives the same bytes for the same content whatever the files\
   for (const file of ['package.json', 'b file.txt', 'dist/agent/cli.js']) fs.utimesSync(path.join(b, file), old, old);
   const outA = path.join(temp, 'a.tar.gz');
   const outB = path.join(temp, 'b.tar.gz');
-  await writeTarball({ parent: path.dirname(a), entry: 'app', out: outA, mtime: 1_700_000_000 });
-  await writeTarball({ parent: path.dirname(b), entry: 'app', out: outB, mtime: 1_700_000_000 });
+  await writeTarball({ dir: a, out: outA, mtime: 1_700_000_000 });
+  await writeTarball({ dir: b, out: outB, mtime: 1_700_000_000 });
   assert.equal(sha256File(outA), sha256File(outB));
   const listing = spawnSync('tar', ['-tvzf', outA], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } }).stdout.trim().split('\n');
   assert.deepEqual(listing.map((l) => l.split(/\s+/).slice(5).join(' ')), [
-    'app/', 'app/b file.txt', 'app/dist/', 'app/dist/agent/', 'app/dist/agent/cli.js', 'app/link -> dist/agent/cli.js', 'app/package.json',
+    'b file.txt', 'dist/', 'dist/agent/', 'dist/agent/cli.js', 'link -> dist/agent/cli.js', 'package.json',
   ]);
   for (const line of listing) assert.match(line, /^\S+ 0\/0 .* 2023-11-14 /, `owner and time fixed: ${line}`);
   assert.match(listing.find((l) => l.endsWith('cli.js'))!, /^-rwxr-xr-x/);
   const out = path.join(temp, 'unpacked');
   fs.mkdirSync(out);
   assert.equal(spawnSync('tar', ['-xzf', outA, '-C', out]).status, 0);
-  assert.equal(hashTree(path.join(out, 'app')).treeSha256, hashTree(a).treeSha256);
+  assert.equal(hashTree(out).treeSha256, hashTree(a).treeSha256);
 });
 
 test('checkNative refuses native code for another machine or a soft-float ARM ABI', () => {
