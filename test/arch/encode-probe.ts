@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const { silentLogger } = await fromRelease<{ silentLogger: Logger }>('dist/common/logger.js');
   const agentFrameMs: number[] = [];
   for (let i = 0; i < WARMUP + frames; i++) {
-    const source = new Source({ width, height, fps: 1, quality, label: 'probe' }, silentLogger);
+    const source = new Source({ width, height, fps: 1, quality, label: 'probe', rotation: 0, hflip: false, vflip: false }, silentLogger);
     const t = performance.now();
     await source.start({ frame: () => {}, fatal: () => {} });
     const ms = performance.now() - t;
