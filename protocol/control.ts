@@ -1,6 +1,6 @@
 /**
  * Remote control (protocol v1 extension): a JSON request on `<prefix>/<cameraId>/set`, answered on
- * `<prefix>/<cameraId>/result`. Pure validation; docs/PROTOCOL.md §9 is the description.
+ * `<prefix>/<cameraId>/result`. Pure validation; docs/PROTOCOL.md §8 is the description.
  */
 
 export const ROTATIONS = [0, 90, 180, 270] as const;
