@@ -5,6 +5,8 @@ import { ConfigError, helpText, parseOptions } from '../common/options.js';
 import { resolvePassword } from '../common/password.js';
 import { packageVersion } from '../common/version.js';
 import { VIEWER_ENV_PREFIX, viewerOptions } from './config.js';
+import { SaveError } from './frame-saver.js';
+import { RecordingError } from './recorder.js';
 import { Viewer } from './viewer.js';
 
 const USAGE = `picam-viewer — shows picam-mqtt cameras live in a local web page
@@ -29,7 +31,8 @@ await runCli('picam-viewer', async () => {
     await viewer.stop();
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new ConfigError([`--listen ${config.listen}: that port is in use; pick another, e.g. --listen 127.0.0.1:8081`]);
-    if (e.code === 'EACCES' && config.saveDir) throw new ConfigError([`--save-dir ${config.saveDir}: not writable (${e.code})`]);
+    if (error instanceof SaveError) throw new ConfigError([`--save-dir ${config.saveDir}: ${error.message}; pick a folder you can write to`]);
+    if (error instanceof RecordingError) throw new ConfigError([`--record ${config.record}: ${error.message}; pick a folder you can write to`]);
     throw error;
   }
   process.stdout.write(`picam-viewer: open ${viewer.url}\n`);
