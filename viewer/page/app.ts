@@ -186,7 +186,7 @@ function markStale(): void {
     const limit = Math.max(STALE_AFTER_MS, tile.expectedFps ? 3000 / tile.expectedFps : 0);
     const stale = age > limit;
     tile.stale.hidden = !stale;
-    tile.root.classList.toggle('stale', stale);
+    tile.root.classList.toggle('is-stale', stale);
     tile.root.dataset.stale = String(stale);
     if (!stale) continue;
     const when = tile.lastDrawnAt === 0 ? 'no picture yet' : `last frame ${Math.round(age / 1000)} s ago`;
