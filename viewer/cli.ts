@@ -14,7 +14,11 @@ const USAGE = `picam-viewer — shows picam-mqtt cameras live in a local web pag
 Usage: picam-viewer [--config FILE] [options]
 Example: picam-viewer --broker mqtt://pi.local:1883            then open http://127.0.0.1:8080`;
 
-const FOOTER = `Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuration error.
+const FOOTER = `In the page: click a picture to enlarge it, S snapshot (downloads the JPEG; also saved in --save-dir),
+R start/stop recording, I show/hide the stats, Esc back to the grid.
+Recordings are raw MJPEG (.mjpeg, plays in VLC or \`ffplay -f mjpeg -framerate 15 FILE\`) with a .csv index
+of each frame's capture time and byte range; a full disk or unwritable folder stops recording with an error.
+Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuration error.
 The password comes from PICAM_VIEWER_PASSWORD, the config file key "password", or passwordFile; never a flag.`;
 
 await runCli('picam-viewer', async () => {
