@@ -5,8 +5,8 @@ import { ConfigError, helpText, parseOptions } from '../common/options.js';
 import { resolvePassword } from '../common/password.js';
 import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
-import { createSource } from './capture/registry.js';
-import { AGENT_ENV_PREFIX, agentOptions } from './config.js';
+import { createSource, type CaptureSettings } from './capture/registry.js';
+import { AGENT_ENV_PREFIX, agentOptions, captureSettings } from './config.js';
 
 const USAGE = `picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)
 
@@ -23,13 +23,14 @@ await runCli('picam-agent', async () => {
   const config = parsed.values;
   const password = resolvePassword(config.password, config.passwordFile);
   const logger = createLogger({ level: config.logLevel, component: 'agent' });
+  const build = (settings: CaptureSettings) => createSource(config.source, settings, logger.child('capture'));
   let source;
   try {
-    source = createSource(config.source, { ...config, label: config.cameraId }, logger.child('capture'));
+    source = build(captureSettings(config));
   } catch (error) {
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
-  const agent = new Agent({ config, source, logger, version: packageVersion(), password });
+  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password });
   await agent.start();
   return agent;
 });

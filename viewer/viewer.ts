@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { MqttConnection } from '../common/mqtt-connection.js';
+import type { ControlResult } from '../protocol/control.js';
 import { receiverSubscriptions } from '../protocol/topics.js';
 import { CameraRegistry } from './camera-registry.js';
 import { encodeFrameMessage } from './client-feed.js';
@@ -101,6 +102,25 @@ export class Viewer {
       this.deps.logger.info('viewer stopped');
     })();
     return this.stopped;
+  }
+
+  /**
+   * Sends a remote-control request to a camera and waits for its answer on `result` (matched by id).
+   * Resolves with the agent's answer, or with ok=false when none came within timeoutMs.
+   */
+  async control(cameraKey: string, request: Record<string, unknown>, timeoutMs = 5000): Promise<ControlResult> {
+    const id = crypto.randomBytes(6).toString('hex');
+    let settle: (result: ControlResult) => void = () => {};
+    const answer = new Promise<ControlResult>((resolve) => { settle = resolve; });
+    const off = this.receiver.onResult((camera, result) => {
+      if (camera.key === cameraKey && result.id === id) finish(result);
+    });
+    const timer = setTimeout(() => finish({ id, ok: false, error: `no answer from the camera within ${timeoutMs} ms` }), timeoutMs);
+    const finish = (result: ControlResult): void => { clearTimeout(timer); off(); settle(result); };
+    this.connection
+      .publish(`${cameraKey}/set`, Buffer.from(JSON.stringify({ ...request, id })), { qos: 1 })
+      .catch((error: Error) => finish({ id, ok: false, error: `cannot send the request: ${error.message}` }));
+    return answer;
   }
 
   snapshot(): unknown {

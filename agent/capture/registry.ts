@@ -11,6 +11,10 @@ export interface CaptureSettings {
   quality: number;
   loop: boolean;
   label: string;
+  /** Clockwise degrees. */
+  rotation: 0 | 90 | 180 | 270;
+  hflip: boolean;
+  vflip: boolean;
 }
 
 /** Builds the source a `--source` value names: `synthetic` or `file:<dir-or-glob>`. */
