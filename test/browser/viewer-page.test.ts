@@ -20,6 +20,8 @@ let page: Page;
 let pageUrl: string;
 let saveDir: string;
 const agents = new Map<string, RunningProcess>();
+// Screenshots are always taken; they are kept only when PICAM_TEST_ARTIFACTS names a folder for them.
+const keepArtifacts = process.env.PICAM_TEST_ARTIFACTS !== undefined;
 const artifacts = process.env.PICAM_TEST_ARTIFACTS ?? fs.mkdtempSync(path.join(os.tmpdir(), 'picam-page-'));
 
 const tile = (id: string): string => `.tile[data-key="picam/${id}"]`;
@@ -35,6 +37,7 @@ async function seqOf(id: string): Promise<number> {
 }
 
 before(async () => {
+  fs.mkdirSync(artifacts, { recursive: true });
   broker = await startMosquitto();
   saveDir = fs.mkdtempSync(path.join(os.tmpdir(), 'picam-page-save-'));
   const port = await freePort();
@@ -57,6 +60,7 @@ after(async () => {
   await viewer?.stop('SIGTERM');
   await broker?.stop();
   fs.rmSync(saveDir, { recursive: true, force: true });
+  if (!keepArtifacts) fs.rmSync(artifacts, { recursive: true, force: true });
 });
 
 test('the page shows both cameras live: the picture changes and the stats overlay is filled', async () => {
@@ -149,7 +153,7 @@ test('a camera whose agent is killed turns offline and greys out with the age of
   assert.equal(await page.locator(`${tile('cam-a')}[data-status="online"]`).count(), 1, 'the other camera stays online');
   assert.equal(await page.locator(`${tile('cam-a')} .stale`).isHidden(), true, 'and live');
   await page.screenshot({ path: path.join(artifacts, 'viewer-offline.png') });
-  console.log(`# screenshots in ${artifacts}: viewer-recording.png, viewer-live.png, viewer-offline.png`);
+  if (keepArtifacts) console.log(`# screenshots in ${artifacts}: viewer-recording.png, viewer-live.png, viewer-offline.png`);
 });
 
 test('an unwritable folder is a clear error in the page and the log, and the viewer keeps running', async () => {
