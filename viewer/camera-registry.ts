@@ -24,6 +24,8 @@ export interface CameraSummary {
   width?: number;
   height?: number;
   source?: string;
+  /** The frame rate the agent is configured for (from info), so a page knows when a camera is late. */
+  expectedFps?: number;
   fps: number;
   kbps: number;
   latencyMs?: number;
@@ -79,6 +81,7 @@ export class CameraRegistry {
       width: state.info?.width,
       height: state.info?.height,
       source: state.info?.source,
+      expectedFps: state.info?.fps,
       fps: Math.round(rates.perSecond * 10) / 10,
       kbps: Math.round(rates.bitsPerSecond / 1000),
       latencyMs: state.latencyMs === undefined ? undefined : Math.round(state.latencyMs * 10) / 10,
