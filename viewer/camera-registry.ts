@@ -32,8 +32,13 @@ export interface CameraSummary {
   lastFrameAgeMs?: number;
   lastSeq?: number;
   counters?: SourceCounters;
-  agent?: { fps: number; framesDropped: number; framesSent: number };
+  agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number };
+  /** Present when the camera accepts remote control: what it can change, and its current quality. */
+  control?: { adjustable: string[]; quality?: number };
 }
+
+const numberOrUndefined = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /** All cameras seen, bounded so junk topics cannot grow memory. */
 export class CameraRegistry {
@@ -88,7 +93,16 @@ export class CameraRegistry {
       lastFrameAgeMs: state.latest ? now - state.latest.receivedAtMs : undefined,
       lastSeq: state.latest?.frame.seq,
       counters,
-      agent: state.agentStats ? { fps: state.agentStats.fps, framesDropped: state.agentStats.framesDropped, framesSent: state.agentStats.framesSent } : undefined,
+      agent: state.agentStats
+        ? {
+            fps: state.agentStats.fps,
+            framesDropped: state.agentStats.framesDropped,
+            framesSent: state.agentStats.framesSent,
+            quality: numberOrUndefined(state.agentStats.quality),
+            adaptiveLevel: numberOrUndefined(state.agentStats.adaptiveLevel),
+          }
+        : undefined,
+      control: state.info?.control === true ? { adjustable: stringList(state.info.adjustable), quality: numberOrUndefined(state.info.quality) } : undefined,
     };
   }
 }

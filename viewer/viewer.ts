@@ -48,6 +48,12 @@ export class Viewer {
         latestJpeg: (camera) => this.registry.lookup(camera)?.latest?.frame.data,
         saveSnapshot: (camera) => this.saveSnapshot(camera),
         setRecording: (on) => this.setRecording(on),
+        control: async (camera, request) => {
+          const state = this.registry.lookup(camera);
+          if (!state) throw new HttpError(404, `no camera ${camera}`);
+          const { id: _ignored, ...rest } = request;
+          return { ...(await this.control(state.key, rest)) };
+        },
       },
       logger.child('web'),
     );

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../common/logger.js';
-import { ClientFeed } from './client-feed.js';
+import { ClientFeed, parseViewMessage } from './client-feed.js';
 import { requestProblem } from './request-guard.js';
 
 /** An API request that cannot be done; `status` is the HTTP status, the message is shown in the page. */
@@ -24,6 +24,8 @@ export interface PageData {
   saveSnapshot(camera: string): Promise<Record<string, unknown>>;
   /** Starts or stops recording every camera. Throws HttpError. */
   setRecording(on: boolean): Promise<Record<string, unknown>>;
+  /** Sends a remote-control request (JSON object) to a camera and resolves with its answer. */
+  control(camera: string, request: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
 export interface PageFeedStats {
@@ -38,7 +40,8 @@ const STATIC: Record<string, { file: URL; type: string }> = {
   '/app.js': { file: new URL('./page/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
-const SNAPSHOT_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot)$/;
+const SNAPSHOT_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control)$/;
+const MAX_BODY_BYTES = 4096;
 
 /**
  * The local web page: static files, a JSON API and one WebSocket per tab that carries camera summaries
@@ -86,6 +89,10 @@ export class WebServer {
         if (this.feeds.delete(socket)) this.logger.info('page closed', { pages: this.feeds.size, framesSent: feed.sent, framesReplaced: feed.replaced });
       });
       socket.on('error', () => socket.terminate());
+      socket.on('message', (data, isBinary) => {
+        const view = isBinary ? undefined : parseViewMessage(data.toString());
+        if (view) feed.setView(view);
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -133,7 +140,13 @@ export class WebServer {
       this.logger.warn('request refused', { path: url.pathname, reason: problem });
       return this.reply(res, 403, 'text/plain', problem);
     }
-    if (post) return this.action(url.pathname, res);
+    if (post) {
+      readBody(req, MAX_BODY_BYTES).then(
+        (body) => this.action(url.pathname, body, res),
+        (error: Error) => this.reply(res, 413, 'application/json', JSON.stringify({ error: error.message })),
+      );
+      return;
+    }
     const asset = STATIC[url.pathname];
     if (asset) {
       fs.readFile(asset.file, (error, body) => {
@@ -152,10 +165,11 @@ export class WebServer {
     this.reply(res, 404, 'text/plain', 'not found');
   }
 
-  private action(pathname: string, res: http.ServerResponse): void {
+  private action(pathname: string, body: string, res: http.ServerResponse): void {
     let work: Promise<Record<string, unknown>> | undefined;
     const snapshot = SNAPSHOT_PATH.exec(pathname);
     if (snapshot && snapshot[2] === 'snapshot') work = this.data.saveSnapshot(decodeURIComponent(snapshot[1]!));
+    else if (snapshot && snapshot[2] === 'control') work = parseJsonObject(body).then((request) => this.data.control(decodeURIComponent(snapshot[1]!), request));
     else if (pathname === '/api/recording/start') work = this.data.setRecording(true);
     else if (pathname === '/api/recording/stop') work = this.data.setRecording(false);
     if (!work) return this.reply(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
@@ -178,4 +192,29 @@ export class WebServer {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.end(body);
   }
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const parts: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) { reject(new Error(`request body larger than ${limit} bytes`)); req.destroy(); return; }
+      parts.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function parseJsonObject(body: string): Promise<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'the request body must be JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'the request body must be a JSON object');
+  return value as Record<string, unknown>;
 }

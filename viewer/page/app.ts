@@ -10,7 +10,8 @@ interface Summary {
   key: string; cameraId: string; status: 'online' | 'offline' | 'unknown';
   width?: number; height?: number; expectedFps?: number; fps: number; kbps: number; latencyMs?: number; lastFrameAgeMs?: number;
   counters?: Counters;
-  agent?: { fps: number; framesDropped: number; framesSent: number };
+  agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number };
+  control?: { adjustable: string[]; quality?: number };
 }
 interface RecordingState { active: boolean; dir?: string; startedAt?: string; framesWritten: number; framesSkipped: number; files: Array<{ camera: string; file: string }>; lastError?: string }
 interface ViewerState {
@@ -30,6 +31,7 @@ interface Tile {
   stats: HTMLElement;
   badge: HTMLElement;
   rec: HTMLElement;
+  controls: HTMLFormElement;
   status: Summary['status'];
   expectedFps?: number;
   lastDrawnAt: number;
@@ -65,6 +67,7 @@ function tileFor(key: string, cameraId: string): Tile {
     stats: root.querySelector('.stats')!,
     badge: root.querySelector('.badge')!,
     rec: root.querySelector('.rec')!,
+    controls: root.querySelector('form.controls')!,
     status: 'unknown',
     lastDrawnAt: 0,
     decoding: false,
@@ -74,6 +77,8 @@ function tileFor(key: string, cameraId: string): Tile {
     layout();
   });
   root.querySelector('.snap')!.addEventListener('click', () => void snapshot(created));
+  created.controls.addEventListener('submit', (event) => { event.preventDefault(); void applyControls(created); });
+  visibility.observe(root);
   root.addEventListener('mouseenter', () => { hovered = key; });
   root.addEventListener('mouseleave', () => { if (hovered === key) hovered = undefined; });
   document.getElementById('empty')?.remove();
@@ -86,6 +91,46 @@ function tileFor(key: string, cameraId: string): Tile {
 function layout(): void {
   grid.classList.toggle('single', enlarged !== undefined);
   for (const [key, tile] of tiles) tile.root.hidden = enlarged !== undefined && enlarged !== key;
+  sendView();
+}
+
+// The viewer sends frames only for the cameras on screen, and thumbnails at a lower rate when many are:
+// a wall of 16 cameras then costs the browser little. The page tells it what is on screen.
+const onScreen = new Set<string>();
+const visibility = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    const key = (entry.target as HTMLElement).dataset.key!;
+    if (entry.isIntersecting) onScreen.add(key);
+    else onScreen.delete(key);
+  }
+  sendView();
+});
+let socketForView: WebSocket | undefined;
+let lastView = '';
+function sendView(): void {
+  const visible = [...onScreen].filter((key) => !tiles.get(key)?.root.hidden).sort();
+  const message = JSON.stringify({ type: 'view', visible, focus: enlarged });
+  if (message === lastView || socketForView?.readyState !== WebSocket.OPEN) return;
+  lastView = message;
+  socketForView.send(message);
+}
+
+/** Sends the changed remote-control fields of an enlarged camera; shows the camera's answer. */
+async function applyControls(tile: Tile): Promise<void> {
+  const form = new FormData(tile.controls);
+  const request: Record<string, unknown> = {};
+  for (const name of ['fps', 'quality', 'width', 'height', 'rotation']) {
+    const raw = String(form.get(name) ?? '').trim();
+    if (raw !== '') request[name] = Number(raw);
+  }
+  if (Object.keys(request).length === 0) { notice(`${tile.cameraId}: nothing to change`, true); return; }
+  try {
+    const result = await post(`/api/cameras/${encodeURIComponent(tile.key)}/control`, request);
+    if (result.ok === true) notice(`${tile.cameraId}: applied${result.restarted ? ' (camera restarted)' : ''}`);
+    else notice(`${tile.cameraId}: refused: ${String(result.error)}`, true);
+  } catch (error) {
+    notice(`${tile.cameraId}: ${(error as Error).message}`, true);
+  }
 }
 
 async function drawFrame(data: ArrayBuffer): Promise<void> {
@@ -144,7 +189,15 @@ function renderCamera(camera: Summary): void {
     stat('missed', String(c?.framesMissed ?? 0), 'frames the camera sent or dropped that never arrived (sequence gaps)', (c?.framesMissed ?? 0) > 0) +
     stat('incomplete', String(c?.framesIncomplete ?? 0), 'frames that lost chunks on the way and were not shown', (c?.framesIncomplete ?? 0) > 0) +
     stat('corrupt', String(c?.framesCorrupt ?? 0), 'frames that failed the CRC-32 check and were not shown', (c?.framesCorrupt ?? 0) > 0) +
-    stat('dropped at camera', String(camera.agent?.framesDropped ?? '–'), 'frames the agent could not send (link busy or broker away), from its stats');
+    stat('dropped at camera', String(camera.agent?.framesDropped ?? '–'), 'frames the agent could not send (link busy or broker away), from its stats') +
+    stat('quality', camera.agent?.quality === undefined ? '–' : `${camera.agent.quality}${camera.agent.adaptiveLevel ? ` (adapted, level ${camera.agent.adaptiveLevel})` : ''}`, 'JPEG quality; "adapted" when the camera stepped quality or frame rate down for a slow link', (camera.agent?.adaptiveLevel ?? 0) > 0);
+  // Remote control: offered when the camera listens on its set topic; only what its source can change.
+  tile.controls.hidden = !camera.control;
+  if (camera.control) {
+    for (const input of Array.from(tile.controls.querySelectorAll<HTMLInputElement | HTMLSelectElement>('[name]'))) {
+      input.disabled = !camera.control.adjustable.includes(input.name);
+    }
+  }
 }
 
 function renderViewer(state: ViewerState): void {
@@ -204,8 +257,8 @@ function notice(text: string, error = false): void {
   noticeTimer = window.setTimeout(() => { box.textContent = ''; }, error ? 15_000 : 6000);
 }
 
-async function post(path: string): Promise<Record<string, unknown>> {
-  const response = await fetch(path, { method: 'POST' });
+async function post(path: string, payload?: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const response = await fetch(path, payload ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) } : { method: 'POST' });
   const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (!response.ok) throw new Error(typeof body.error === 'string' ? body.error : `${response.status} ${response.statusText}`);
   return body;
@@ -272,7 +325,13 @@ function connect(): void {
   const link = document.getElementById('link')!;
   const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
   socket.binaryType = 'arraybuffer';
-  socket.onopen = () => { link.textContent = 'connected'; link.className = 'badge connected'; };
+  socket.onopen = () => {
+    link.textContent = 'connected';
+    link.className = 'badge connected';
+    socketForView = socket;
+    lastView = '';
+    sendView();
+  };
   socket.onclose = () => {
     link.textContent = 'disconnected — retrying';
     link.className = 'badge disconnected';
