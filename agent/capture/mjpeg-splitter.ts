@@ -186,7 +186,13 @@ export class MjpegSplitter {
           break;
         }
         case State.Entropy: {
-          const ff = chunk.indexOf(FF, pos);
+          // Hot loop: stuffed bytes (FF 00) and restart markers are skipped here without leaving the case.
+          let ff = chunk.indexOf(FF, pos);
+          while (ff >= 0 && ff + 1 < length) {
+            const next = chunk[ff + 1]!;
+            if (next !== 0x00 && (next < 0xd0 || next > 0xd7)) break;
+            ff = chunk.indexOf(FF, ff + 2);
+          }
           if (ff < 0) {
             pos = length;
           } else {
