@@ -23,6 +23,8 @@ export interface OptionSpec<T> {
   arg?: string;
   /** Secrets are never accepted as flags (they would show in `ps`) and never printed. */
   secret?: boolean;
+  /** How to show the default in help and docs when the value depends on the machine (e.g. "host name"). */
+  defaultText?: string;
   /** Extra check after type conversion; returns an error text or undefined. */
   check?: (value: T) => string | undefined;
 }
@@ -103,7 +105,11 @@ export function parseOptions<S extends OptionTable>(table: S, input: ParseInput)
       continue;
     }
     const key = byFlag.get(flag);
-    if (!key) { problems.push(`unknown option ${flag}: see --help for the list`); continue; }
+    if (!key) {
+      problems.push(`unknown option ${flag}: see --help for the list`);
+      if (inline === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++; // its value
+      continue;
+    }
     const spec = table[key]!;
     if (spec.secret) {
       problems.push(`${flag} cannot be given on the command line (it would show in ps): use ${envName(input.envPrefix, key)} or the config file`);
@@ -239,7 +245,7 @@ export function helpText<S extends OptionTable>(table: S, usage: string, envPref
     const flag = spec.secret ? `(no flag)` : `${flagName(key)}${arg}`;
     lines.push(`  ${flag}`);
     lines.push(`      ${spec.description}`);
-    const def = spec.default === undefined || (Array.isArray(spec.default) && spec.default.length === 0) ? 'none' : String(spec.default);
+    const def = spec.defaultText ?? (spec.default === undefined || (Array.isArray(spec.default) && spec.default.length === 0) ? 'none' : String(spec.default));
     lines.push(`      Env: ${envName(envPrefix, key)}   File key: ${key}   Default: ${def}`);
   }
   lines.push('', '  -h, --help       Show this help and exit', '  -V, --version    Show the version and exit');
@@ -251,9 +257,10 @@ export function helpText<S extends OptionTable>(table: S, usage: string, envPref
 export function markdownTable<S extends OptionTable>(table: S, envPrefix: string): string {
   const rows = ['| Option (file key) | Flag | Environment | Default | Meaning |', '|---|---|---|---|---|'];
   for (const [key, spec] of Object.entries(table)) {
-    const def = spec.default === undefined || (Array.isArray(spec.default) && spec.default.length === 0) ? '—' : `\`${String(spec.default)}\``;
+    const def = spec.defaultText ?? (spec.default === undefined || (Array.isArray(spec.default) && spec.default.length === 0) ? '—' : `\`${String(spec.default)}\``);
     const allowed = spec.values ? ` One of: ${spec.values.map((v: string) => `\`${v}\``).join(', ')}.` : spec.min !== undefined || spec.max !== undefined ? ` Range ${spec.min ?? ''}–${spec.max ?? ''}.` : '';
-    rows.push(`| \`${key}\` | ${spec.secret ? '(none: secret)' : `\`${flagName(key)}\``} | \`${envName(envPrefix, key)}\` | ${def} | ${spec.description}${allowed} |`);
+    const meaning = `${spec.description}${allowed}`.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|');
+    rows.push(`| \`${key}\` | ${spec.secret ? '(none: secret)' : `\`${flagName(key)}\``} | \`${envName(envPrefix, key)}\` | ${def} | ${meaning} |`);
   }
   return rows.join('\n') + '\n';
 }

@@ -9,6 +9,16 @@ import { RaspistillSource } from './raspistill-source.js';
 import { createRpicamSource } from './rpicam-source.js';
 import { createV4l2Source } from './v4l2-source.js';
 import type { V4l2Paths } from './v4l2-devices.js';
+import { FileSource } from './file-source.js';
+import { SyntheticSource } from './synthetic-source.js';
+
+/** What every backend may use of the configuration; each takes what applies to it. */
+export interface CaptureSettings extends CameraSettings {
+  /** file: source: start again from the first file after the last. */
+  loop: boolean;
+  /** Text the synthetic source draws, e.g. the camera id. */
+  label: string;
+}
 
 /**
  * `--source` values to FrameSource objects. Each backend is one entry of BACKENDS, written `name` or
@@ -25,7 +35,7 @@ export interface SourceOptions {
   v4l2Paths?: V4l2Paths;
 }
 
-type Factory = (argument: string | undefined, settings: CameraSettings, logger: Logger, options: SourceOptions) => FrameSource;
+type Factory = (argument: string | undefined, settings: CaptureSettings, logger: Logger, options: SourceOptions) => FrameSource;
 
 function supervision(options: SourceOptions): Partial<SupervisionSettings> {
   return { ...options.supervision, env: options.env ?? options.supervision?.env, deathGuard: options.deathGuard ?? options.supervision?.deathGuard };
@@ -35,6 +45,12 @@ const BACKENDS: Record<string, { argument: 'none' | 'optional' | 'required'; cre
   auto: { argument: 'none', help: 'auto', create: (_a, settings, logger, options) => new AutoSource(settings, logger, options) },
   rpicam: { argument: 'none', help: 'rpicam', create: (_a, settings, logger, options) => createRpicamSource(settings, logger, { supervision: supervision(options) }) },
   raspistill: { argument: 'none', help: 'raspistill', create: (_a, settings, logger, options) => new RaspistillSource(settings, logger, { supervision: supervision(options) }) },
+  synthetic: { argument: 'none', help: 'synthetic', create: (_a, settings, logger) => new SyntheticSource(settings, logger) },
+  file: {
+    argument: 'required',
+    help: 'file:<dir-or-glob>',
+    create: (pattern, settings, logger) => new FileSource({ pattern: pattern!, fps: settings.fps, loop: settings.loop }, logger),
+  },
   v4l2: {
     argument: 'optional',
     help: 'v4l2[:DEVICE]',
@@ -49,7 +65,7 @@ export function sourceSpecForms(): string[] {
 }
 
 /** Creates the source named by a `--source` value. Bad values and settings the backend cannot do are ConfigErrors. */
-export function createSource(spec: string, settings: CameraSettings, logger: Logger, options: SourceOptions = {}): FrameSource {
+export function createSource(spec: string, settings: CaptureSettings, logger: Logger, options: SourceOptions = {}): FrameSource {
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
   const argument = colon < 0 ? undefined : spec.slice(colon + 1);
@@ -66,13 +82,13 @@ function specOf(detected: DetectedSource): string {
 
 /** `--source auto`: finds the camera when started, then behaves as the chosen source. */
 export class AutoSource implements FrameSource {
-  private readonly settings: CameraSettings;
+  private readonly settings: CaptureSettings;
   private readonly logger: Logger;
   private readonly options: SourceOptions;
   private chosen: FrameSource | undefined;
   private stopped = false;
 
-  constructor(settings: CameraSettings, logger: Logger, options: SourceOptions) {
+  constructor(settings: CaptureSettings, logger: Logger, options: SourceOptions) {
     this.settings = settings;
     this.logger = logger;
     this.options = options;

@@ -14,7 +14,7 @@ import { RecordingSink } from './frame-source-contract.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'picam-auto-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const settings = { ...DEFAULT_CAMERA_SETTINGS, width: 160, height: 120, fps: 20 };
+const settings = { ...DEFAULT_CAMERA_SETTINGS, width: 160, height: 120, fps: 20, loop: true, label: 'test' };
 
 /** A PATH holding only the named stand-ins (plus node and the system tools they need). */
 function pathWith(tools: string[]): string {

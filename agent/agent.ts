@@ -1,0 +1,248 @@
+import crypto from 'node:crypto';
+import type { Logger } from '../common/logger.js';
+import { MqttConnection } from '../common/mqtt-connection.js';
+import { parseControlRequest, type ControlRequest, type ControlResult } from '../protocol/control.js';
+import { PROTOCOL_VERSION } from '../protocol/header.js';
+import type { CameraInfo } from '../protocol/messages.js';
+import { cameraTopic, type TopicKind } from '../protocol/topics.js';
+import { AdaptiveQuality } from './adaptive-quality.js';
+import { CameraControl, ChangeRejected } from './camera-control.js';
+import type { FrameSource } from './capture/frame-source.js';
+import type { CaptureSettings } from './capture/registry.js';
+import { captureSettings, type AgentConfig } from './config.js';
+import { FramePublisher } from './frame-publisher.js';
+import { discoveryMessages } from './homeassistant.js';
+import { noLifecycle, type LifecycleReporter } from './lifecycle.js';
+import { SnapshotPublisher } from './snapshot-publisher.js';
+import { StreamStats } from './stream-stats.js';
+
+export interface AgentDeps {
+  config: AgentConfig;
+  /** The first source, built for the configured settings. */
+  source: FrameSource;
+  /** Builds a source for new settings (remote control, adaptive quality); without it those need no restart or are refused. */
+  recreateSource?: (settings: CaptureSettings) => FrameSource;
+  logger: Logger;
+  version: string;
+  /** Password read from the environment, the config file or passwordFile (never a flag). */
+  password?: string;
+  lifecycle?: LifecycleReporter;
+}
+
+/**
+ * The agent's composition root: owns the MQTT connection, the camera (source and settings), the publisher,
+ * remote control, adaptive quality, Home Assistant discovery and the timers; starts them in that order and
+ * stops them in reverse.
+ */
+export class Agent {
+  readonly streamId = crypto.randomBytes(4).readUInt32BE(0);
+  readonly stats: StreamStats;
+  readonly camera: CameraControl;
+  readonly adaptive: AdaptiveQuality | undefined;
+  private readonly connection: MqttConnection;
+  private readonly publisher: FramePublisher;
+  private readonly snapshots: SnapshotPublisher;
+  private readonly lifecycle: LifecycleReporter;
+  private readonly topics: Record<TopicKind, string>;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private startedAt = new Date();
+  private isReady = false;
+  private adaptWindow = { captured: 0, busy: 0 };
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly deps: AgentDeps) {
+    const { config, logger } = deps;
+    this.lifecycle = deps.lifecycle ?? noLifecycle;
+    const topic = (kind: TopicKind): string => cameraTopic(config.prefix, config.cameraId, kind);
+    this.topics = { frame: topic('frame'), status: topic('status'), info: topic('info'), stats: topic('stats'), set: topic('set'), result: topic('result'), snapshot: topic('snapshot') };
+    this.stats = new StreamStats(this.streamId);
+    const mqttVersion = config.mqttVersion === '5' ? 5 : 4;
+    this.connection = new MqttConnection(
+      {
+        url: config.broker,
+        clientId: `picam-agent-${config.cameraId}-${this.streamId.toString(16)}`,
+        protocolVersion: mqttVersion,
+        username: config.username,
+        password: deps.password,
+        will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
+        onConnect: () => this.announce(),
+        onMessage: (topic, payload) => { if (topic === this.topics.set) void this.handleControl(payload); },
+      },
+      logger.child('mqtt'),
+    );
+    this.publisher = new FramePublisher(
+      this.connection,
+      {
+        topic: this.topics.frame,
+        streamId: this.streamId,
+        chunkSize: config.chunkSize,
+        qos: config.qos === '1' ? 1 : 0,
+        expiryS: mqttVersion === 5 ? config.frameExpiry : undefined,
+      },
+      this.stats,
+      logger.child('publisher'),
+      () => this.onFrameSent(),
+    );
+    this.snapshots = new SnapshotPublisher(this.connection, this.topics.snapshot, logger.child('snapshot'));
+    this.camera = new CameraControl(deps.source, captureSettings(config), deps.recreateSource, logger.child('camera'), () => this.publishInfo());
+    if (config.adaptive) {
+      this.adaptive = new AdaptiveQuality({ minQuality: config.minQuality, minFps: config.minFps }, async (changes) => { await this.camera.apply(changes); }, logger.child('adaptive'));
+      this.adaptive.setTarget({ quality: config.quality, fps: config.fps }, this.camera.adjustable.includes('quality'));
+    }
+  }
+
+  get connected(): boolean {
+    return this.connection.connected;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.deps;
+    this.startedAt = new Date();
+    this.connection.start();
+    await this.camera.start({
+      frame: (frame) => {
+        this.snapshots.offer(frame);
+        this.publisher.offer(frame);
+      },
+      fatal: (error) => {
+        logger.error('camera source failed', { source: this.camera.activeSource.kind, error: error.message });
+        process.exitCode = 1;
+        void this.stop();
+      },
+    });
+    this.timers.push(setInterval(() => this.publishStats(), config.statsInterval * 1000));
+    if (this.adaptive) this.timers.push(setInterval(() => void this.adapt(), config.adaptInterval * 1000));
+    if (config.homeassistant) this.timers.push(setInterval(() => void this.snapshots.request(), config.haSnapshotInterval * 1000));
+    logger.info('agent started', { cameraId: config.cameraId, source: this.camera.activeSource.kind, topic: this.topics.frame, streamId: this.streamId.toString(16) });
+  }
+
+  /** Publishes `offline`, stops the source, closes the connection. Idempotent; resolves when all is released. */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { logger } = this.deps;
+    this.lifecycle.stopping();
+    for (const timer of this.timers) clearInterval(timer);
+    this.snapshots.cancel();
+    await this.camera.stop();
+    await this.publisher.stop();
+    if (this.connection.connected) {
+      await this.connection.publish(this.topics.status, Buffer.from('offline'), { qos: 1, retain: true }).catch(() => undefined);
+    }
+    await this.connection.stop();
+    await this.lifecycle.stop();
+    logger.info('agent stopped', { framesSent: this.stats.framesSent, framesDropped: this.stats.framesDropped });
+  }
+
+  info(): CameraInfo {
+    const { config, version } = this.deps;
+    const source = this.camera.activeSource;
+    const settings = this.camera.settings;
+    return {
+      protocol: PROTOCOL_VERSION,
+      cameraId: config.cameraId,
+      codec: 'image/jpeg',
+      width: source.width || settings.width,
+      height: source.height || settings.height,
+      fps: settings.fps,
+      chunkSize: config.chunkSize,
+      streamId: this.streamId,
+      source: source.kind,
+      agentVersion: version,
+      startedAt: this.startedAt.toISOString(),
+      quality: settings.quality,
+      adjustable: this.camera.adjustable,
+      control: config.control,
+    };
+  }
+
+  /** Retained state, sent again on every connect so a restarted broker learns it anew. */
+  private announce(): void {
+    const { config } = this.deps;
+    const retained = { qos: 1 as const, retain: true };
+    void this.connection.publish(this.topics.status, Buffer.from('online'), retained).catch(() => undefined);
+    this.publishInfo();
+    if (config.control) {
+      this.connection.subscribe([this.topics.set], 1).catch((error: Error) => this.deps.logger.warn('cannot subscribe to the control topic', { error: error.message }));
+    }
+    if (config.homeassistant) {
+      const messages = discoveryMessages({ discoveryPrefix: config.haPrefix, prefix: config.prefix, cameraId: config.cameraId, source: this.camera.activeSource.kind, version: this.deps.version });
+      for (const m of messages) void this.connection.publish(m.topic, Buffer.from(JSON.stringify(m.payload)), retained).catch(() => undefined);
+      void this.snapshots.request();
+    }
+  }
+
+  private publishInfo(): void {
+    if (!this.connection.connected) return;
+    void this.connection.publish(this.topics.info, Buffer.from(JSON.stringify(this.info())), { qos: 1, retain: true }).catch(() => undefined);
+  }
+
+  /** A `set` request: validate, apply, answer on `result`. Never throws. */
+  private async handleControl(payload: Buffer): Promise<void> {
+    const parsed = parseControlRequest(payload);
+    let result: ControlResult;
+    if (!parsed.ok) {
+      result = { id: parsed.id, ok: false, error: parsed.error };
+    } else {
+      result = await this.applyControl(parsed.request);
+    }
+    this.deps.logger.info(result.ok ? 'control request applied' : 'control request rejected', { id: result.id, error: result.error, restarted: result.restarted });
+    await this.connection.publish(this.topics.result, Buffer.from(JSON.stringify(result)), { qos: 1 }).catch(() => undefined);
+  }
+
+  private async applyControl(request: ControlRequest): Promise<ControlResult> {
+    try {
+      const { restarted, settings } = await this.camera.apply(request.changes);
+      if (this.adaptive && (request.changes.quality !== undefined || request.changes.fps !== undefined)) {
+        // The operator's values become the new target; adaptive steps start again from there.
+        this.adaptive.setTarget({ quality: settings.quality, fps: settings.fps }, this.camera.adjustable.includes('quality'));
+      }
+      if (request.snapshot && !(await this.snapshots.request())) {
+        return { id: request.id, ok: false, error: 'snapshot could not be published (no frame, no broker, or larger than the broker accepts)' };
+      }
+      return { id: request.id, ok: true, restarted, settings: { ...settings } };
+    } catch (error) {
+      if (error instanceof ChangeRejected) return { id: request.id, ok: false, error: error.message };
+      throw error;
+    }
+  }
+
+  private async adapt(): Promise<void> {
+    const captured = this.stats.framesCaptured - this.adaptWindow.captured;
+    const busy = this.stats.drops.busy - this.adaptWindow.busy;
+    this.adaptWindow = { captured: this.stats.framesCaptured, busy: this.stats.drops.busy };
+    // While the broker is away every frame is dropped as "offline": that says nothing about the link's speed.
+    if (this.connection.connected) await this.adaptive!.evaluate(captured, busy);
+  }
+
+  private onFrameSent(): void {
+    this.lifecycle.frameSent();
+    if (!this.isReady) {
+      this.isReady = true;
+      this.deps.logger.info('first frame published', { topic: this.topics.frame });
+      this.lifecycle.ready(this.summary(this.stats.snapshotFps()));
+    }
+  }
+
+  private summary(fps: number): string {
+    const info = this.info();
+    return `streaming ${info.width}x${info.height} @ ${fps.toFixed(1)} fps`;
+  }
+
+  private publishStats(): void {
+    const settings = this.camera.settings;
+    const doc = this.stats.snapshot({
+      connected: this.connection.connected,
+      quality: settings.quality,
+      targetFps: settings.fps,
+      adaptiveLevel: this.adaptive?.level ?? 0,
+      sourceRestarts: this.camera.restarts,
+    });
+    this.lifecycle.status(`${this.summary(doc.fps)}, ${doc.framesDropped} dropped`);
+    if (!this.connection.connected) return;
+    void this.connection.publish(this.topics.stats, Buffer.from(JSON.stringify(doc)), { qos: 0 }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Logger } from '../../common/logger.js';
+import { nowUs, type FrameSink, type FrameSource } from './frame-source.js';
+import { FrameTimer } from './frame-timer.js';
+
+export class FileSourceError extends Error {
+  constructor(message: string, readonly pattern: string) {
+    super(message);
+    this.name = 'FileSourceError';
+  }
+}
+
+export interface FileSourceOptions {
+  /** A folder (every .jpg/.jpeg in it) or a glob in one folder (`*` and `?` in the file name part). */
+  pattern: string;
+  fps: number;
+  /** Start again from the first file after the last one. */
+  loop: boolean;
+}
+
+/** Lists the JPEG files a `file:` pattern names, sorted by name (the order they are replayed in). */
+export function listFrameFiles(pattern: string): string[] {
+  let dir: string;
+  let match: RegExp;
+  if (fs.existsSync(pattern) && fs.statSync(pattern).isDirectory()) {
+    dir = pattern;
+    match = /\.jpe?g$/i;
+  } else {
+    dir = path.dirname(pattern);
+    const name = path.basename(pattern);
+    if (/[*?]/.test(path.dirname(pattern))) throw new FileSourceError(`wildcards are allowed in the file name only, not in the folder: ${pattern}`, pattern);
+    match = new RegExp('^' + name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  }
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (error) {
+    throw new FileSourceError(`cannot read folder ${dir} (${(error as NodeJS.ErrnoException).code}): check the file: source`, pattern);
+  }
+  const files = names.filter((n) => match.test(n)).sort().map((n) => path.join(dir, n));
+  if (files.length === 0) throw new FileSourceError(`no JPEG files match ${pattern}`, pattern);
+  return files;
+}
+
+/**
+ * Replays JPEG files at a fixed rate, bytes untouched, with the read time as the capture time. Files that
+ * are not JPEG (no FF D8 start) are skipped with a warning, since a viewer could not show them.
+ */
+export class FileSource implements FrameSource {
+  readonly kind = 'file';
+  /** The files' bytes go out untouched, so only the replay rate can change. */
+  readonly adjustable = ['fps'] as const;
+  width = 0;
+  height = 0;
+  private readonly timer: FrameTimer;
+  private readonly files: string[];
+  private next = 0;
+  private reading = false;
+
+  constructor(private readonly options: FileSourceOptions, private readonly logger: Logger) {
+    this.files = listFrameFiles(options.pattern);
+    this.timer = new FrameTimer(options.fps);
+  }
+
+  async start(sink: FrameSink): Promise<void> {
+    const first = await fs.promises.readFile(this.files[0]!);
+    const meta = await sharp(first).metadata().catch(() => undefined);
+    this.width = meta?.width ?? 0;
+    this.height = meta?.height ?? 0;
+    this.timer.start(() => {
+      if (this.reading) return;
+      if (this.next >= this.files.length) {
+        if (!this.options.loop) { this.timer.stop(); this.logger.info('file source reached the last file'); return; }
+        this.next = 0;
+      }
+      const file = this.files[this.next++]!;
+      this.reading = true;
+      const capturedAtUs = nowUs();
+      fs.promises.readFile(file)
+        .then((data) => {
+          if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) { this.logger.warn('skipping a file that is not JPEG', { file }); return; }
+          if (this.timer.running) sink.frame({ data, capturedAtUs });
+        })
+        .catch((error: NodeJS.ErrnoException) => this.logger.warn('cannot read frame file', { file, code: error.code }))
+        .finally(() => { this.reading = false; });
+    });
+    this.logger.info('file source started', { files: this.files.length, fps: this.options.fps, loop: this.options.loop });
+  }
+
+  async stop(): Promise<void> {
+    this.timer.stop();
+  }
+}

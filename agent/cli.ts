@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { runCli } from '../common/cli-runner.js';
+import { createLogger } from '../common/logger.js';
+import { ConfigError, helpText, parseOptions } from '../common/options.js';
+import { resolvePassword } from '../common/password.js';
+import { packageVersion } from '../common/version.js';
+import { Agent } from './agent.js';
+import { createSource, type CaptureSettings } from './capture/registry.js';
+import { AGENT_ENV_PREFIX, agentOptions, captureSettings } from './config.js';
+
+const USAGE = `picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)
+
+Usage: picam-agent [--config FILE] [options]
+Example: picam-agent --broker mqtt://127.0.0.1:1883 --camera-id garden --source synthetic --fps 15`;
+
+const FOOTER = `Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuration error.
+Secrets: the password comes from PICAM_PASSWORD, the config file key "password", or passwordFile; never a flag.`;
+
+await runCli('picam-agent', async () => {
+  const parsed = parseOptions(agentOptions, { argv: process.argv.slice(2), env: process.env, envPrefix: AGENT_ENV_PREFIX });
+  if (parsed.help) { process.stdout.write(helpText(agentOptions, USAGE, AGENT_ENV_PREFIX, FOOTER)); return undefined; }
+  if (parsed.version) { process.stdout.write(`picam-agent ${packageVersion()}\n`); return undefined; }
+  const config = parsed.values;
+  const password = resolvePassword(config.password, config.passwordFile);
+  const logger = createLogger({ level: config.logLevel, component: 'agent' });
+  const build = (settings: CaptureSettings) => createSource(config.source, settings, logger.child('capture'));
+  let source;
+  try {
+    source = build(captureSettings(config));
+  } catch (error) {
+    throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
+  }
+  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password });
+  await agent.start();
+  return agent;
+});

@@ -1,0 +1,160 @@
+import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import fs from 'node:fs';
+import type { Logger } from './logger.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
+
+export interface MqttConnectionOptions {
+  url: string;
+  clientId: string;
+  protocolVersion: 4 | 5;
+  username?: string;
+  password?: string;
+  /** Seconds; also how fast a dead link is noticed (1.5 × keepalive). */
+  keepaliveS?: number;
+  /** TLS: CA bundle, client certificate and key files (PEM). */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  will?: IClientOptions['will'];
+  /** Called on every (re)connect, before anything else is published: retained state, subscriptions. */
+  onConnect?: (connack: IConnackPacket) => void;
+  onMessage?: (topic: string, payload: Buffer) => void;
+  /** Backoff bounds for reconnects, ms. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+/** A failure to publish because the link is down or went down mid-write. */
+export class NotConnectedError extends Error {
+  constructor(cause?: Error) {
+    super(cause ? `not connected: ${cause.message}` : 'not connected');
+    this.name = 'NotConnectedError';
+  }
+}
+
+/**
+ * One MQTT.js client with our policies: no offline queue (QoS 0 publishes fail instead of piling up),
+ * reconnects with jittered exponential backoff, retained state re-sent on every connect by `onConnect`,
+ * and the broker's Maximum Packet Size remembered for the chunker.
+ */
+export class MqttConnection {
+  private client: MqttClient | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private readonly backoff: ReconnectBackoff;
+  private lastError = '';
+  /** Maximum Packet Size from the last CONNACK (MQTT 5), if the broker sent one. */
+  maxPacketSize: number | undefined;
+  connects = 0;
+
+  constructor(private readonly options: MqttConnectionOptions, private readonly logger: Logger) {
+    this.backoff = new ReconnectBackoff(options.reconnectMinMs ?? 500, options.reconnectMaxMs ?? 30_000);
+  }
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  /** Starts connecting; does not wait for the broker (the caller's work goes on while it is away). */
+  start(): void {
+    if (this.client || this.stopping) return;
+    const o = this.options;
+    const tls = o.caFile || o.certFile || o.keyFile;
+    const client = mqtt.connect(o.url, {
+      clientId: o.clientId,
+      protocolVersion: o.protocolVersion,
+      clean: true,
+      keepalive: o.keepaliveS ?? 10,
+      connectTimeout: 10_000,
+      reconnectPeriod: 0, // we schedule reconnects ourselves, with backoff and jitter
+      queueQoSZero: false,
+      resubscribe: false, // onConnect subscribes again, so the set of topics has one owner
+      username: o.username,
+      password: o.password,
+      will: o.will,
+      ...(tls
+        ? {
+            ca: o.caFile ? fs.readFileSync(o.caFile) : undefined,
+            cert: o.certFile ? fs.readFileSync(o.certFile) : undefined,
+            key: o.keyFile ? fs.readFileSync(o.keyFile) : undefined,
+            rejectUnauthorized: true,
+          }
+        : {}),
+    });
+    this.client = client;
+    client.on('connect', (connack) => {
+      this.connects++;
+      this.backoff.reset();
+      this.lastError = '';
+      this.maxPacketSize = connack.properties?.maximumPacketSize;
+      this.logger.info(this.connects === 1 ? 'connected to broker' : 'reconnected to broker', {
+        url: redactUrl(o.url),
+        mqtt: o.protocolVersion === 5 ? '5' : '3.1.1',
+        maxPacketSize: this.maxPacketSize,
+      });
+      o.onConnect?.(connack);
+    });
+    client.on('message', (topic, payload) => o.onMessage?.(topic, payload));
+    client.on('error', (error) => {
+      // Logged once per distinct reason so a broker that stays down does not flood the journal.
+      if (error.message !== this.lastError) this.logger.warn('broker connection problem', { error: error.message });
+      this.lastError = error.message;
+    });
+    client.on('close', () => {
+      if (this.stopping) return;
+      const delay = this.backoff.next();
+      this.logger.debug('connection closed; reconnecting', { inMs: delay });
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!this.stopping && !client.connected) client.reconnect();
+      }, delay);
+    });
+  }
+
+  /** Publishes; resolves once written to the socket (MQTT.js defers the callback to `drain`). */
+  publish(topic: string, payload: Buffer | string, options: IClientPublishOptions = {}): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) return Promise.reject(new NotConnectedError());
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, options, (error) => (error ? reject(new NotConnectedError(error)) : resolve()));
+    });
+  }
+
+  subscribe(topics: string[], qos: 0 | 1 = 0): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) return Promise.reject(new NotConnectedError());
+    return new Promise((resolve, reject) => {
+      client.subscribe(topics, { qos }, (error, granted) => {
+        if (error) return reject(error);
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (refused.length > 0) return reject(new Error(`the broker refused the subscription to ${refused.join(', ')} (check the ACL)`));
+        resolve();
+      });
+    });
+  }
+
+  /** Closes the connection (sending DISCONNECT, so the will is not published). Idempotent. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const client = this.client;
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { client.end(true); resolve(); }, 2000);
+      client.end(false, {}, () => { clearTimeout(timer); resolve(); });
+    });
+  }
+}
+
+/** The URL without credentials, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparseable URL)';
+  }
+}

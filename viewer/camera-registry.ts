@@ -1,0 +1,91 @@
+import type { CompleteFrame, SourceCounters } from '../protocol/reassembler.js';
+import type { CameraInfo, CameraStats, CameraStatus } from '../protocol/messages.js';
+import { RateMeter } from './rate-meter.js';
+
+/** What the viewer knows about one camera. */
+export interface CameraState {
+  /** `<prefix>/<cameraId>`, unique across prefixes. */
+  key: string;
+  cameraId: string;
+  info?: CameraInfo;
+  status?: CameraStatus;
+  agentStats?: CameraStats;
+  latest?: { frame: CompleteFrame; receivedAtMs: number };
+  readonly meter: RateMeter;
+  /** Capture-to-receipt latency of the last frame, ms (negative or huge when clocks are skewed). */
+  latencyMs?: number;
+}
+
+/** The summary sent to pages and `/api/cameras`. */
+export interface CameraSummary {
+  key: string;
+  cameraId: string;
+  status: CameraStatus | 'unknown';
+  width?: number;
+  height?: number;
+  source?: string;
+  fps: number;
+  kbps: number;
+  latencyMs?: number;
+  lastFrameAgeMs?: number;
+  lastSeq?: number;
+  counters?: SourceCounters;
+  agent?: { fps: number; framesDropped: number; framesSent: number };
+}
+
+/** All cameras seen, bounded so junk topics cannot grow memory. */
+export class CameraRegistry {
+  private readonly cameras = new Map<string, CameraState>();
+
+  constructor(private readonly maxCameras: number) {}
+
+  /** The camera for a key, created on first sight; undefined when the registry is full. */
+  get(key: string, cameraId: string): CameraState | undefined {
+    let state = this.cameras.get(key);
+    if (!state) {
+      if (this.cameras.size >= this.maxCameras) return undefined;
+      state = { key, cameraId, meter: new RateMeter() };
+      this.cameras.set(key, state);
+    }
+    return state;
+  }
+
+  find(key: string): CameraState | undefined {
+    return this.cameras.get(key);
+  }
+
+  /** Looks a camera up by key or, when unambiguous, by bare camera id. */
+  lookup(idOrKey: string): CameraState | undefined {
+    const exact = this.cameras.get(idOrKey);
+    if (exact) return exact;
+    const matches = [...this.cameras.values()].filter((c) => c.cameraId === idOrKey);
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+
+  all(): CameraState[] {
+    return [...this.cameras.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  get size(): number {
+    return this.cameras.size;
+  }
+
+  summary(state: CameraState, now: number, counters: SourceCounters | undefined): CameraSummary {
+    const rates = state.meter.rates(now);
+    return {
+      key: state.key,
+      cameraId: state.cameraId,
+      status: state.status ?? 'unknown',
+      width: state.info?.width,
+      height: state.info?.height,
+      source: state.info?.source,
+      fps: Math.round(rates.perSecond * 10) / 10,
+      kbps: Math.round(rates.bitsPerSecond / 1000),
+      latencyMs: state.latencyMs === undefined ? undefined : Math.round(state.latencyMs * 10) / 10,
+      lastFrameAgeMs: state.latest ? now - state.latest.receivedAtMs : undefined,
+      lastSeq: state.latest?.frame.seq,
+      counters,
+      agent: state.agentStats ? { fps: state.agentStats.fps, framesDropped: state.agentStats.framesDropped, framesSent: state.agentStats.framesSent } : undefined,
+    };
+  }
+}

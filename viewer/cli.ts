@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+import { runCli } from '../common/cli-runner.js';
+import { createLogger } from '../common/logger.js';
+import { ConfigError, helpText, parseOptions } from '../common/options.js';
+import { resolvePassword } from '../common/password.js';
+import { packageVersion } from '../common/version.js';
+import { VIEWER_ENV_PREFIX, viewerOptions } from './config.js';
+import { Viewer } from './viewer.js';
+
+const USAGE = `picam-viewer — shows picam-mqtt cameras live in a local web page
+
+Usage: picam-viewer [--config FILE] [options]
+Example: picam-viewer --broker mqtt://pi.local:1883            then open http://127.0.0.1:8080`;
+
+const FOOTER = `Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuration error.
+The password comes from PICAM_VIEWER_PASSWORD, the config file key "password", or passwordFile; never a flag.`;
+
+await runCli('picam-viewer', async () => {
+  const parsed = parseOptions(viewerOptions, { argv: process.argv.slice(2), env: process.env, envPrefix: VIEWER_ENV_PREFIX });
+  if (parsed.help) { process.stdout.write(helpText(viewerOptions, USAGE, VIEWER_ENV_PREFIX, FOOTER)); return undefined; }
+  if (parsed.version) { process.stdout.write(`picam-viewer ${packageVersion()}\n`); return undefined; }
+  const config = parsed.values;
+  const password = resolvePassword(config.password, config.passwordFile);
+  const logger = createLogger({ level: config.logLevel, component: 'viewer' });
+  const viewer = new Viewer({ config, logger, password });
+  try {
+    await viewer.start();
+  } catch (error) {
+    await viewer.stop();
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new ConfigError([`--listen ${config.listen}: that port is in use; pick another, e.g. --listen 127.0.0.1:8081`]);
+    if (e.code === 'EACCES' && config.saveDir) throw new ConfigError([`--save-dir ${config.saveDir}: not writable (${e.code})`]);
+    throw error;
+  }
+  process.stdout.write(`picam-viewer: open ${viewer.url}\n`);
+  return viewer;
+});

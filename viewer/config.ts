@@ -1,0 +1,31 @@
+import { LOG_LEVELS } from '../common/logger.js';
+import { opt, type OptionValues } from '../common/options.js';
+import { CAMERA_ID_PATTERN, DEFAULT_PREFIX } from '../protocol/topics.js';
+
+export const VIEWER_ENV_PREFIX = 'PICAM_VIEWER_';
+
+const LISTEN = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** Every option of picam-viewer. The README's reference table is generated from this. */
+export const viewerOptions = {
+  broker: opt.string({ description: 'MQTT broker URL: mqtt://, mqtts:// (TLS), ws:// or wss://.', arg: 'URL', pattern: /^(mqtts?|wss?):\/\/[^\s/]+/, patternHint: 'a broker URL such as mqtt://pi.local:1883' }, 'mqtt://127.0.0.1:1883'),
+  camera: opt.list({ description: 'Camera ids to show (repeat or comma-separate). Default: every camera found under the prefix.', arg: 'ID', check: (ids) => ids.find((id) => !CAMERA_ID_PATTERN.test(id)) && `camera ids are letters, digits, _ and - (1 to 64 characters)` }),
+  prefix: opt.string({ description: 'Topic prefix to subscribe under; + matches one level, e.g. picam/+ for every site.', arg: 'PREFIX', pattern: /^([A-Za-z0-9_.-]+|\+)(\/([A-Za-z0-9_.-]+|\+))*$/, patternHint: 'topic levels without #, e.g. picam or picam/+' }, DEFAULT_PREFIX),
+  listen: opt.string({ description: 'Address and port of the web page. 127.0.0.1 keeps it on this computer; 0.0.0.0:8080 shares it on the network.', arg: 'HOST:PORT', pattern: LISTEN, patternHint: 'HOST:PORT, e.g. 127.0.0.1:8080', check: (v) => (Number(v.slice(v.lastIndexOf(':') + 1)) > 65535 ? 'port must be 0 to 65535' : undefined) }, '127.0.0.1:8080'),
+  saveDir: opt.optionalString({ description: 'Also write every complete frame as a JPEG file under DIR/<cameraId>/.', arg: 'DIR' }),
+  username: opt.optionalString({ description: 'Broker user name.', arg: 'NAME' }),
+  password: opt.optionalString({ description: 'Broker password (environment or config file only; prefer passwordFile).', secret: true }),
+  passwordFile: opt.optionalString({ description: 'File whose first line is the broker password.', arg: 'FILE' }),
+  mqttVersion: opt.enum({ description: 'MQTT protocol version: 5, or 4 for MQTT 3.1.1 brokers.', values: ['4', '5'] as const }, '5'),
+  maxFrameBytes: opt.integer({ description: 'Largest frame accepted, in bytes; larger frames are counted and dropped.', arg: 'BYTES', min: 1024, max: 256 * 1024 * 1024 }, 8 * 1024 * 1024),
+  frameTimeout: opt.integer({ description: 'Milliseconds to wait for the rest of a frame before dropping it as incomplete.', arg: 'MS', min: 50, max: 60_000 }, 2000),
+  maxCameras: opt.integer({ description: 'Most cameras tracked at once; protects memory against junk topics.', min: 1, max: 4096 }, 64),
+  logLevel: opt.enum({ description: 'Log level.', values: LOG_LEVELS }, 'info'),
+};
+
+export type ViewerConfig = OptionValues<typeof viewerOptions>;
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const at = listen.lastIndexOf(':');
+  return { host: listen.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(listen.slice(at + 1)) };
+}
