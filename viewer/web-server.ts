@@ -31,6 +31,8 @@ export interface PageData {
 export interface PageFeedStats {
   sent: number;
   replaced: number;
+  /** Frames not sent because the camera is off screen or over the thumbnail rate. */
+  skipped: number;
   bufferedBytes: number;
 }
 
@@ -62,7 +64,7 @@ export class WebServer {
 
   /** Per open page: frames sent, frames replaced by a newer one before they could be sent, bytes queued. */
   feedStats(): PageFeedStats[] {
-    return [...this.feeds].map(([socket, feed]) => ({ sent: feed.sent, replaced: feed.replaced, bufferedBytes: socket.bufferedAmount }));
+    return [...this.feeds].map(([socket, feed]) => ({ sent: feed.sent, replaced: feed.replaced, skipped: feed.skipped, bufferedBytes: socket.bufferedAmount }));
   }
 
   async start(host: string, port: number): Promise<{ host: string; port: number }> {

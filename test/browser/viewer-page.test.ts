@@ -45,7 +45,7 @@ before(async () => {
   viewer = runNode(VIEWER_CLI, ['--broker', broker.url, '--listen', `127.0.0.1:${port}`, '--save-dir', saveDir]);
   await viewer.waitFor(/connected to broker/);
   for (const id of ['cam-a', 'cam-b']) {
-    const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', id, '--fps', '4', '--width', '320', '--height', '240', '--stats-interval', '1']);
+    const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', id, '--source', 'synthetic', '--fps', '4', '--width', '320', '--height', '240', '--stats-interval', '1']);
     agents.set(id, agent);
   }
   await Promise.all([...agents.values()].map((a) => a.waitFor(/first frame published/)));

@@ -29,7 +29,7 @@ test('--record DIR records every camera from the start into rotating files that 
   running.push(viewer);
   await viewer.waitFor(/recording started/);
   await viewer.waitFor(/connected to broker/);
-  const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'porch', '--fps', '8', '--width', '160', '--height', '120']);
+  const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'porch', '--source', 'synthetic', '--fps', '8', '--width', '160', '--height', '120']);
   running.push(agent);
   const recDir = path.join(dir, 'rec');
   await eventually(() => (fs.readdirSync(recDir).filter((f) => f.endsWith('.mjpeg')).length >= 3 ? true : undefined), 20_000, 'three recording files');
