@@ -28,6 +28,7 @@ await runCli('picam-agent', async () => {
   try {
     source = build(captureSettings(config));
   } catch (error) {
+    if (error instanceof ConfigError) throw error; // already names the field (e.g. --rotation for rpicam)
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
   const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password });
