@@ -99,17 +99,23 @@ export class Agent {
     const { config, logger } = this.deps;
     this.startedAt = new Date();
     this.connection.start();
-    await this.camera.start({
-      frame: (frame) => {
-        this.snapshots.offer(frame);
-        this.publisher.offer(frame);
-      },
-      fatal: (error) => {
-        logger.error('camera source failed', { source: this.camera.activeSource.kind, error: error.message });
-        process.exitCode = 1;
-        void this.stop();
-      },
-    });
+    try {
+      await this.camera.start({
+        frame: (frame) => {
+          this.snapshots.offer(frame);
+          this.publisher.offer(frame);
+        },
+        fatal: (error) => {
+          logger.error('camera source failed', { source: this.camera.activeSource.kind, error: error.message });
+          process.exitCode = 1;
+          void this.stop();
+        },
+      });
+    } catch (error) {
+      // No camera (or it cannot start): release the broker connection too, so the process can exit.
+      await this.stop().catch(() => undefined);
+      throw error;
+    }
     this.timers.push(setInterval(() => this.publishStats(), config.statsInterval * 1000));
     if (this.adaptive) this.timers.push(setInterval(() => void this.adapt(), config.adaptInterval * 1000));
     if (config.homeassistant) this.timers.push(setInterval(() => void this.snapshots.request(), config.haSnapshotInterval * 1000));

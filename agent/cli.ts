@@ -29,6 +29,7 @@ await runCli('picam-agent', async () => {
   try {
     source = build(captureSettings(config));
   } catch (error) {
+    if (error instanceof ConfigError) throw error; // already names the field (e.g. --rotation for rpicam)
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
   // Under systemd (Type=notify) this reports READY/STATUS/STOPPING and feeds the watchdog; elsewhere a no-op.

@@ -156,6 +156,8 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
       picam_release_tarball: release,
       picam_credentials_dir: credentials,
       picam_camera_id: CAMERA,
+      // The host has no camera: the agent's test pattern, as a Pi without one would need to be told.
+      picam_agent_source: 'synthetic',
       picam_agent_watchdog_sec: WATCHDOG_SEC,
       picam_agent_restart_sec: RESTART_SEC,
       // The host has no network: APT must not try to refresh the lists cached with the root file system.

@@ -22,7 +22,9 @@ before(async () => { broker = await startMosquitto(); });
 after(async () => { for (const stop of stops.reverse()) await stop(); await broker.stop(); });
 
 async function startAgent(argv: string[]): Promise<Agent> {
-  const config = parseOptions(agentOptions, { argv: ['--broker', broker.url, ...argv], env: {}, envPrefix: 'PICAM_TEST_' }).values;
+  // --source defaults to auto (a real camera); these tests use the synthetic pattern unless they name a source.
+  const sourceArgs = argv.includes('--source') ? [] : ['--source', 'synthetic'];
+  const config = parseOptions(agentOptions, { argv: ['--broker', broker.url, ...sourceArgs, ...argv], env: {}, envPrefix: 'PICAM_TEST_' }).values;
   const build = (settings: CaptureSettings) => createSource(config.source, settings, silentLogger);
   const agent = new Agent({ config, source: build(captureSettings(config)), recreateSource: build, logger: silentLogger, version: 'test' });
   await agent.start();
