@@ -4,7 +4,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { releaseForTest } from './release-fixture.js';
 import { ensureRootfsTarball, missingTools, NspawnHost, run, runOk, type RunResult } from './nspawn-host.js';
 
 /**
@@ -96,8 +95,9 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
   let freshCheck: { output: string; recap: Recap; code: number | null } | undefined;
   let afterFreshCheck = '';
 
-  const playbook = async (extra: string[] = []): Promise<{ output: string; recap: Recap; code: number | null }> => {
-    const result = await run('ansible-playbook', ['-i', inventory, path.join(DEPLOY, 'site.yml'), ...extra], { env: ANSIBLE_ENV, timeoutMs: 15 * 60_000 });
+  /** The user's command: `npm run deploy -- -i INVENTORY ...` (deploy/deploy.sh: release build, then the playbook). */
+  const deploy = async (extra: string[]): Promise<{ output: string; recap: Recap; code: number | null }> => {
+    const result = await run('npm', ['run', '--silent', 'deploy', '--', '-i', inventory, ...extra], { cwd: REPO, env: ANSIBLE_ENV, timeoutMs: 15 * 60_000 });
     const output = result.stdout + result.stderr;
     fs.appendFileSync(path.join(CACHE, 'last-deploy-test.log'), output);
     return { output, recap: recapOf(output), code: result.code };
@@ -137,10 +137,6 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
     phase('root file system ready', t);
 
     t = Date.now();
-    const { tarball: release, how } = await releaseForTest(REPO, work);
-    phase(`release built by ${how} (${(fs.statSync(release).size / 1e6).toFixed(1)} MB)`, t);
-
-    t = Date.now();
     host = new NspawnHost(path.join(work, 'host'));
     fs.mkdirSync(path.join(work, 'host'));
     await host.boot(tarball);
@@ -153,7 +149,6 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
       ansible_nsenter_pid: host.pid,
       ansible_become: 'false',
       ansible_python_interpreter: '/usr/bin/python3',
-      picam_release_tarball: release,
       picam_credentials_dir: credentials,
       picam_camera_id: CAMERA,
       // The host has no camera: the agent's test pattern, as a Pi without one would need to be told.
@@ -175,14 +170,15 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
     // for check mode (a normal run installs it by itself), as deploy/README.md says.
     t = Date.now();
     await host.execOk(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'python3-apt'], { timeoutMs: 5 * 60_000 });
-    freshCheck = await playbook(['--check']);
+    // The first call also builds the x64 release into release/, where the playbook looks for it.
+    freshCheck = await deploy(['--arch', 'x64', '--check']);
     assert.equal(freshCheck.code, 0, `--check on the fresh host failed:\n${freshCheck.output.slice(-6000)}`);
     phase(`--check on the fresh host (changed=${freshCheck.recap.changed})`, t);
     afterFreshCheck = (await host.sh('ls -d /etc/picam /opt/picam-mqtt /etc/systemd/system/picam-agent.service /usr/bin/node /usr/sbin/mosquitto 2>/dev/null; getent passwd picam')).stdout;
 
     for (const name of ['first', 'second']) {
       t = Date.now();
-      const result = await playbook();
+      const result = await deploy(['--skip-build']);
       assert.equal(result.code, 0, `${name} playbook run failed:\n${result.output.slice(-6000)}`);
       runs.push(result);
       phase(`${name} playbook run (changed=${result.recap.changed})`, t);
@@ -216,7 +212,7 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
   });
 
   it('--check on the deployed host reports nothing to change', async () => {
-    const result = await playbook(['--check', '--diff']);
+    const result = await deploy(['--skip-build', '--check']);
     assert.equal(result.code, 0, result.output.slice(-4000));
     assert.equal(result.recap.changed, 0, `would change: ${changedTasks(result.output).join(', ')}`);
   });
