@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../common/logger.js';
-import { MqttConnection } from '../common/mqtt-connection.js';
+import { MqttConnection, PublishRefusedError } from '../common/mqtt-connection.js';
+import type { TlsMaterial } from '../common/tls-files.js';
 import { PROTOCOL_VERSION } from '../protocol/header.js';
 import type { CameraInfo } from '../protocol/messages.js';
 import { cameraTopic } from '../protocol/topics.js';
@@ -8,6 +9,7 @@ import type { FrameSource } from './capture/frame-source.js';
 import type { AgentConfig } from './config.js';
 import { FramePublisher } from './frame-publisher.js';
 import { noLifecycle, type LifecycleReporter } from './lifecycle.js';
+import { StallWatch, type StallChange } from './stall-watch.js';
 import { StreamStats } from './stream-stats.js';
 
 export interface AgentDeps {
@@ -17,6 +19,8 @@ export interface AgentDeps {
   version: string;
   /** Password read from the environment, the config file or passwordFile (never a flag). */
   password?: string;
+  /** TLS files' contents (loadTlsFiles), when configured. */
+  tls?: TlsMaterial;
   lifecycle?: LifecycleReporter;
 }
 
@@ -29,6 +33,8 @@ export class Agent {
   readonly stats: StreamStats;
   private readonly connection: MqttConnection;
   private readonly publisher: FramePublisher;
+  private readonly stall: StallWatch;
+  private readonly refusalsLogged = new Set<string>();
   private readonly lifecycle: LifecycleReporter;
   private readonly topics: Record<'frame' | 'status' | 'info' | 'stats', string>;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -54,6 +60,9 @@ export class Agent {
         protocolVersion: mqttVersion,
         username: config.username,
         password: deps.password,
+        keepaliveS: config.keepalive,
+        tls: deps.tls,
+        caFile: config.caFile,
         will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
         onConnect: () => this.announce(),
       },
@@ -72,6 +81,7 @@ export class Agent {
       logger.child('publisher'),
       () => this.onFrameSent(),
     );
+    this.stall = new StallWatch({ timeoutMs: config.stallTimeout * 1000 }, (change) => this.onStallChange(change));
   }
 
   get connected(): boolean {
@@ -83,13 +93,17 @@ export class Agent {
     this.startedAt = new Date();
     this.connection.start();
     await source.start({
-      frame: (frame) => this.publisher.offer(frame),
+      frame: (frame) => {
+        this.stall.frameArrived();
+        this.publisher.offer(frame);
+      },
       fatal: (error) => {
         logger.error('camera source failed', { source: source.kind, error: error.message });
         process.exitCode = 1;
         void this.stop();
       },
     });
+    this.stall.start();
     this.statsTimer = setInterval(() => this.publishStats(), config.statsInterval * 1000);
     logger.info('agent started', { cameraId: config.cameraId, source: source.kind, topic: this.topics.frame, streamId: this.streamId.toString(16) });
   }
@@ -104,6 +118,7 @@ export class Agent {
     const { logger, source } = this.deps;
     this.lifecycle.stopping();
     clearInterval(this.statsTimer);
+    this.stall.stop();
     await source.stop();
     await this.publisher.stop();
     if (this.connection.connected) {
@@ -134,8 +149,27 @@ export class Agent {
   /** Retained state, sent again on every connect so a restarted broker learns it anew. */
   private announce(): void {
     const retained = { qos: 1 as const, retain: true };
-    void this.connection.publish(this.topics.status, Buffer.from('online'), retained).catch(() => undefined);
-    void this.connection.publish(this.topics.info, Buffer.from(JSON.stringify(this.info())), retained).catch(() => undefined);
+    void this.connection.publish(this.topics.status, Buffer.from('online'), retained).catch((error: Error) => this.onRefused(error));
+    void this.connection.publish(this.topics.info, Buffer.from(JSON.stringify(this.info())), retained).catch((error: Error) => this.onRefused(error));
+  }
+
+  /** A broker ACL refusing our own topics is a deployment mistake worth one line per topic, not silence. */
+  private onRefused(error: Error): void {
+    if (!(error instanceof PublishRefusedError) || this.refusalsLogged.has(error.topic)) return;
+    this.refusalsLogged.add(error.topic);
+    this.deps.logger.warn('the broker refused a message: check that the ACL lets this account write its camera\'s topics', { topic: error.topic, reason: error.message });
+  }
+
+  private onStallChange(change: StallChange): void {
+    const { logger, source, config } = this.deps;
+    if (change.stalled) {
+      logger.warn('camera stalled: no frame from the source', { source: source.kind, forS: round1(change.sinceLastFrameMs / 1000), stallTimeoutS: config.stallTimeout });
+      this.lifecycle.status(this.summary());
+    } else {
+      logger.info('camera frames resumed', { source: source.kind, stalledForS: round1(change.stalledForMs / 1000) });
+    }
+    // Stats go out at once, so a viewer learns of the change without waiting for the next interval.
+    this.publishStats();
   }
 
   private onFrameSent(): void {
@@ -148,14 +182,22 @@ export class Agent {
   }
 
   private summary(): string {
+    if (this.stall.stalled) return `stalled: no frame from the ${this.deps.source.kind} source for ${Math.round(this.stall.sinceLastFrameMs / 1000)} s`;
     const info = this.info();
     return `streaming ${info.width}x${info.height} @ ${this.stats.snapshotFps().toFixed(1)} fps`;
   }
 
   private publishStats(): void {
-    const doc = this.stats.snapshot({ connected: this.connection.connected });
-    this.lifecycle.status(`streaming ${this.info().width}x${this.info().height} @ ${doc.fps.toFixed(1)} fps, ${doc.framesDropped} dropped`);
+    const doc = this.stats.snapshot({
+      connected: this.connection.connected,
+      stalled: this.stall.stalled,
+      lastFrameAgeS: round1(this.stall.sinceLastFrameMs / 1000),
+      stalls: this.stall.stalls,
+    });
+    this.lifecycle.status(this.stall.stalled ? this.summary() : `streaming ${this.info().width}x${this.info().height} @ ${doc.fps.toFixed(1)} fps, ${doc.framesDropped} dropped`);
     if (!this.connection.connected) return;
     void this.connection.publish(this.topics.stats, Buffer.from(JSON.stringify(doc)), { qos: 0 }).catch(() => undefined);
   }
 }
+
+const round1 = (n: number): number => Math.round(n * 10) / 10;

@@ -2,7 +2,8 @@
 import { runCli } from '../common/cli-runner.js';
 import { createLogger } from '../common/logger.js';
 import { ConfigError, helpText, parseOptions } from '../common/options.js';
-import { resolvePassword } from '../common/password.js';
+import { refusePasswordInFlagUrl, resolvePassword } from '../common/password.js';
+import { loadTlsFiles } from '../common/tls-files.js';
 import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
 import { createSource } from './capture/registry.js';
@@ -21,7 +22,9 @@ await runCli('picam-agent', async () => {
   if (parsed.help) { process.stdout.write(helpText(agentOptions, USAGE, AGENT_ENV_PREFIX, FOOTER)); return undefined; }
   if (parsed.version) { process.stdout.write(`picam-agent ${packageVersion()}\n`); return undefined; }
   const config = parsed.values;
+  refusePasswordInFlagUrl(config.broker, parsed.origin.broker, 'PICAM_PASSWORD');
   const password = resolvePassword(config.password, config.passwordFile);
+  const tls = loadTlsFiles(config);
   const logger = createLogger({ level: config.logLevel, component: 'agent' });
   let source;
   try {
@@ -29,7 +32,7 @@ await runCli('picam-agent', async () => {
   } catch (error) {
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
-  const agent = new Agent({ config, source, logger, version: packageVersion(), password });
+  const agent = new Agent({ config, source, logger, version: packageVersion(), password, tls });
   await agent.start();
   return agent;
 });

@@ -31,6 +31,11 @@ export const agentOptions = {
   username: opt.optionalString({ description: 'Broker user name.', arg: 'NAME' }),
   password: opt.optionalString({ description: 'Broker password (environment or config file only; prefer passwordFile).', secret: true }),
   passwordFile: opt.optionalString({ description: 'File whose first line is the broker password.', arg: 'FILE' }),
+  caFile: opt.optionalString({ description: 'TLS: CA certificate file (PEM) that signed the broker\'s certificate, for mqtts:// or wss://. The broker\'s certificate and host name are always verified.', arg: 'FILE' }),
+  certFile: opt.optionalString({ description: 'TLS: client certificate file (PEM), for brokers that require one (needs keyFile).', arg: 'FILE' }),
+  keyFile: opt.optionalString({ description: 'TLS: private key file (PEM, unencrypted) of certFile.', arg: 'FILE' }),
+  keepalive: opt.integer({ description: 'MQTT keepalive in seconds: a dead link is noticed within 1.5 times this, by both the agent and the broker (which then publishes status offline).', arg: 'SECONDS', min: 1, max: 3600 }, 10),
+  stallTimeout: opt.number({ description: 'Seconds without a frame from the camera before the agent reports it stalled (log, stats "stalled": true, systemd status; the systemd watchdog is no longer fed).', arg: 'SECONDS', min: 0.5, max: 3600 }, 10),
   statsInterval: opt.number({ description: 'Seconds between stats messages.', arg: 'SECONDS', min: 1, max: 3600 }, 5),
   logLevel: opt.enum({ description: 'Log level.', values: LOG_LEVELS }, 'info'),
 };
