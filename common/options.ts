@@ -184,7 +184,7 @@ function readConfigFile(file: string): Record<string, unknown> {
     parsed = /\.json$/i.test(path.extname(file)) ? JSON.parse(text) : YAML.parse(text);
   } catch (error) {
     // Only the parser's first line, and never its excerpt of the text: the file may hold the password.
-    const reason = (error as Error).message.split('\n')[0]!.replace(/,? *(\.\.\.)?".*" is not valid JSON$/, '');
+    const reason = (error as Error).message.split('\n')[0]!.replace(/,\s*(\.\.\.)?".*$/, '').replace(/Unexpected token '.*'/, 'unexpected character');
     throw new Error(`config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${reason}`);
   }
   if (parsed === null || parsed === undefined) return {};
