@@ -22,6 +22,8 @@ export function connectionHint(error: Error & { code?: string | number }, contex
     }
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'TLS: the broker\'s certificate is for another host name; use a name or address it lists in the broker URL';
     if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return 'TLS: the broker\'s certificate is outside its validity dates (check the certificate and this computer\'s clock)';
+    if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE') return 'TLS: the broker wants a client certificate; set certFile and keyFile';
+    if (code === 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' || code === 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE') return 'TLS: the broker does not accept this client certificate (certFile): it must be signed by the CA the broker trusts';
     if (code === 'ECONNREFUSED') return 'nothing listens at the broker address; is mosquitto running, and is the port right?';
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the broker host name does not resolve';
   }
