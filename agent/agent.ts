@@ -2,19 +2,28 @@ import crypto from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { MqttConnection, PublishRefusedError } from '../common/mqtt-connection.js';
 import type { TlsMaterial } from '../common/tls-files.js';
+import { parseControlRequest, type ControlRequest, type ControlResult } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/header.js';
 import type { CameraInfo } from '../protocol/messages.js';
-import { cameraTopic } from '../protocol/topics.js';
+import { cameraTopic, type TopicKind } from '../protocol/topics.js';
+import { AdaptiveQuality } from './adaptive-quality.js';
+import { CameraControl, ChangeRejected } from './camera-control.js';
 import type { FrameSource } from './capture/frame-source.js';
-import type { AgentConfig } from './config.js';
+import type { CaptureSettings } from './capture/registry.js';
+import { captureSettings, type AgentConfig } from './config.js';
 import { FramePublisher } from './frame-publisher.js';
+import { discoveryMessages } from './homeassistant.js';
 import { noLifecycle, type LifecycleReporter } from './lifecycle.js';
+import { SnapshotPublisher } from './snapshot-publisher.js';
 import { StallWatch, type StallChange } from './stall-watch.js';
 import { StreamStats } from './stream-stats.js';
 
 export interface AgentDeps {
   config: AgentConfig;
+  /** The first source, built for the configured settings. */
   source: FrameSource;
+  /** Builds a source for new settings (remote control, adaptive quality); without it those need no restart or are refused. */
+  recreateSource?: (settings: CaptureSettings) => FrameSource;
   logger: Logger;
   version: string;
   /** Password read from the environment, the config file or passwordFile (never a flag). */
@@ -25,32 +34,33 @@ export interface AgentDeps {
 }
 
 /**
- * The agent's composition root: owns the MQTT connection, the frame source, the publisher and the stats
- * timer; starts them in that order and stops them in reverse.
+ * The agent's composition root: owns the MQTT connection, the camera (source and settings), the publisher,
+ * remote control, adaptive quality, Home Assistant discovery and the timers; starts them in that order and
+ * stops them in reverse.
  */
 export class Agent {
   readonly streamId = crypto.randomBytes(4).readUInt32BE(0);
   readonly stats: StreamStats;
+  readonly camera: CameraControl;
+  readonly adaptive: AdaptiveQuality | undefined;
   private readonly connection: MqttConnection;
   private readonly publisher: FramePublisher;
+  private readonly snapshots: SnapshotPublisher;
   private readonly stall: StallWatch;
   private readonly refusalsLogged = new Set<string>();
   private readonly lifecycle: LifecycleReporter;
-  private readonly topics: Record<'frame' | 'status' | 'info' | 'stats', string>;
-  private statsTimer: NodeJS.Timeout | undefined;
+  private readonly topics: Record<TopicKind, string>;
+  private readonly timers: NodeJS.Timeout[] = [];
   private startedAt = new Date();
   private isReady = false;
+  private adaptWindow = { captured: 0, busy: 0 };
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     const { config, logger } = deps;
     this.lifecycle = deps.lifecycle ?? noLifecycle;
-    this.topics = {
-      frame: cameraTopic(config.prefix, config.cameraId, 'frame'),
-      status: cameraTopic(config.prefix, config.cameraId, 'status'),
-      info: cameraTopic(config.prefix, config.cameraId, 'info'),
-      stats: cameraTopic(config.prefix, config.cameraId, 'stats'),
-    };
+    const topic = (kind: TopicKind): string => cameraTopic(config.prefix, config.cameraId, kind);
+    this.topics = { frame: topic('frame'), status: topic('status'), info: topic('info'), stats: topic('stats'), set: topic('set'), result: topic('result'), snapshot: topic('snapshot') };
     this.stats = new StreamStats(this.streamId);
     const mqttVersion = config.mqttVersion === '5' ? 5 : 4;
     this.connection = new MqttConnection(
@@ -65,6 +75,7 @@ export class Agent {
         caFile: config.caFile,
         will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
         onConnect: () => this.announce(),
+        onMessage: (topic, payload) => { if (topic === this.topics.set) void this.handleControl(payload); },
       },
       logger.child('mqtt'),
     );
@@ -82,6 +93,12 @@ export class Agent {
       () => this.onFrameSent(),
     );
     this.stall = new StallWatch({ timeoutMs: config.stallTimeout * 1000 }, (change) => this.onStallChange(change));
+    this.snapshots = new SnapshotPublisher(this.connection, this.topics.snapshot, logger.child('snapshot'));
+    this.camera = new CameraControl(deps.source, captureSettings(config), deps.recreateSource, logger.child('camera'), () => this.publishInfo());
+    if (config.adaptive) {
+      this.adaptive = new AdaptiveQuality({ minQuality: config.minQuality, minFps: config.minFps }, async (changes) => { await this.camera.apply(changes); }, logger.child('adaptive'));
+      this.adaptive.setTarget({ quality: config.quality, fps: config.fps }, this.camera.adjustable.includes('quality'));
+    }
   }
 
   get connected(): boolean {
@@ -89,23 +106,32 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    const { config, source, logger } = this.deps;
+    const { config, logger } = this.deps;
     this.startedAt = new Date();
     this.connection.start();
-    await source.start({
-      frame: (frame) => {
-        this.stall.frameArrived();
-        this.publisher.offer(frame);
-      },
-      fatal: (error) => {
-        logger.error('camera source failed', { source: source.kind, error: error.message });
-        process.exitCode = 1;
-        void this.stop();
-      },
-    });
+    try {
+      await this.camera.start({
+        frame: (frame) => {
+          this.stall.frameArrived();
+          this.snapshots.offer(frame);
+          this.publisher.offer(frame);
+        },
+        fatal: (error) => {
+          logger.error('camera source failed', { source: this.camera.activeSource.kind, error: error.message });
+          process.exitCode = 1;
+          void this.stop();
+        },
+      });
+    } catch (error) {
+      // No camera (or it cannot start): release the broker connection too, so the process can exit.
+      await this.stop().catch(() => undefined);
+      throw error;
+    }
     this.stall.start();
-    this.statsTimer = setInterval(() => this.publishStats(), config.statsInterval * 1000);
-    logger.info('agent started', { cameraId: config.cameraId, source: source.kind, topic: this.topics.frame, streamId: this.streamId.toString(16) });
+    this.timers.push(setInterval(() => this.publishStats(), config.statsInterval * 1000));
+    if (this.adaptive) this.timers.push(setInterval(() => void this.adapt(), config.adaptInterval * 1000));
+    if (config.homeassistant) this.timers.push(setInterval(() => void this.snapshots.request(), config.haSnapshotInterval * 1000));
+    logger.info('agent started', { cameraId: config.cameraId, source: this.camera.activeSource.kind, topic: this.topics.frame, streamId: this.streamId.toString(16) });
   }
 
   /** Publishes `offline`, stops the source, closes the connection. Idempotent; resolves when all is released. */
@@ -115,11 +141,12 @@ export class Agent {
   }
 
   private async shutdown(): Promise<void> {
-    const { logger, source } = this.deps;
+    const { logger } = this.deps;
     this.lifecycle.stopping();
-    clearInterval(this.statsTimer);
+    for (const timer of this.timers) clearInterval(timer);
     this.stall.stop();
-    await source.stop();
+    this.snapshots.cancel();
+    await this.camera.stop();
     await this.publisher.stop();
     if (this.connection.connected) {
       await this.connection.publish(this.topics.status, Buffer.from('offline'), { qos: 1, retain: true }).catch(() => undefined);
@@ -130,27 +157,46 @@ export class Agent {
   }
 
   info(): CameraInfo {
-    const { config, source, version } = this.deps;
+    const { config, version } = this.deps;
+    const source = this.camera.activeSource;
+    const settings = this.camera.settings;
     return {
       protocol: PROTOCOL_VERSION,
       cameraId: config.cameraId,
       codec: 'image/jpeg',
-      width: source.width || config.width,
-      height: source.height || config.height,
-      fps: config.fps,
+      width: source.width || settings.width,
+      height: source.height || settings.height,
+      fps: settings.fps,
       chunkSize: config.chunkSize,
       streamId: this.streamId,
       source: source.kind,
       agentVersion: version,
       startedAt: this.startedAt.toISOString(),
+      quality: settings.quality,
+      adjustable: this.camera.adjustable,
+      control: config.control,
     };
   }
 
   /** Retained state, sent again on every connect so a restarted broker learns it anew. */
   private announce(): void {
+    const { config } = this.deps;
     const retained = { qos: 1 as const, retain: true };
     void this.connection.publish(this.topics.status, Buffer.from('online'), retained).catch((error: Error) => this.onRefused(error));
-    void this.connection.publish(this.topics.info, Buffer.from(JSON.stringify(this.info())), retained).catch((error: Error) => this.onRefused(error));
+    this.publishInfo();
+    if (config.control) {
+      this.connection.subscribe([this.topics.set], 1).catch((error: Error) => this.deps.logger.warn('cannot subscribe to the control topic', { error: error.message }));
+    }
+    if (config.homeassistant) {
+      const messages = discoveryMessages({ discoveryPrefix: config.haPrefix, prefix: config.prefix, cameraId: config.cameraId, source: this.camera.activeSource.kind, version: this.deps.version });
+      for (const m of messages) void this.connection.publish(m.topic, Buffer.from(JSON.stringify(m.payload)), retained).catch(() => undefined);
+      void this.snapshots.request();
+    }
+  }
+
+  private publishInfo(): void {
+    if (!this.connection.connected) return;
+    void this.connection.publish(this.topics.info, Buffer.from(JSON.stringify(this.info())), { qos: 1, retain: true }).catch((error: Error) => this.onRefused(error));
   }
 
   /** A broker ACL refusing our own topics is a deployment mistake worth one line per topic, not silence. */
@@ -161,15 +207,53 @@ export class Agent {
   }
 
   private onStallChange(change: StallChange): void {
-    const { logger, source, config } = this.deps;
+    const { logger, config } = this.deps;
+    const source = this.camera.activeSource.kind;
     if (change.stalled) {
-      logger.warn('camera stalled: no frame from the source', { source: source.kind, forS: round1(change.sinceLastFrameMs / 1000), stallTimeoutS: config.stallTimeout });
-      this.lifecycle.status(this.summary());
+      logger.warn('camera stalled: no frame from the source', { source, forS: round1(change.sinceLastFrameMs / 1000), stallTimeoutS: config.stallTimeout });
     } else {
-      logger.info('camera frames resumed', { source: source.kind, stalledForS: round1(change.stalledForMs / 1000) });
+      logger.info('camera frames resumed', { source, stalledForS: round1(change.stalledForMs / 1000) });
     }
-    // Stats go out at once, so a viewer learns of the change without waiting for the next interval.
+    // Stats (and the systemd status) go out at once, so a viewer learns of the change without waiting.
     this.publishStats();
+  }
+
+  /** A `set` request: validate, apply, answer on `result`. Never throws. */
+  private async handleControl(payload: Buffer): Promise<void> {
+    const parsed = parseControlRequest(payload);
+    let result: ControlResult;
+    if (!parsed.ok) {
+      result = { id: parsed.id, ok: false, error: parsed.error };
+    } else {
+      result = await this.applyControl(parsed.request);
+    }
+    this.deps.logger.info(result.ok ? 'control request applied' : 'control request rejected', { id: result.id, error: result.error, restarted: result.restarted });
+    await this.connection.publish(this.topics.result, Buffer.from(JSON.stringify(result)), { qos: 1 }).catch(() => undefined);
+  }
+
+  private async applyControl(request: ControlRequest): Promise<ControlResult> {
+    try {
+      const { restarted, settings } = await this.camera.apply(request.changes);
+      if (this.adaptive && (request.changes.quality !== undefined || request.changes.fps !== undefined)) {
+        // The operator's values become the new target; adaptive steps start again from there.
+        this.adaptive.setTarget({ quality: settings.quality, fps: settings.fps }, this.camera.adjustable.includes('quality'));
+      }
+      if (request.snapshot && !(await this.snapshots.request())) {
+        return { id: request.id, ok: false, error: 'snapshot could not be published (no frame, no broker, or larger than the broker accepts)' };
+      }
+      return { id: request.id, ok: true, restarted, settings: { ...settings } };
+    } catch (error) {
+      if (error instanceof ChangeRejected) return { id: request.id, ok: false, error: error.message };
+      throw error;
+    }
+  }
+
+  private async adapt(): Promise<void> {
+    const captured = this.stats.framesCaptured - this.adaptWindow.captured;
+    const busy = this.stats.drops.busy - this.adaptWindow.busy;
+    this.adaptWindow = { captured: this.stats.framesCaptured, busy: this.stats.drops.busy };
+    // While the broker is away every frame is dropped as "offline": that says nothing about the link's speed.
+    if (this.connection.connected) await this.adaptive!.evaluate(captured, busy);
   }
 
   private onFrameSent(): void {
@@ -177,24 +261,29 @@ export class Agent {
     if (!this.isReady) {
       this.isReady = true;
       this.deps.logger.info('first frame published', { topic: this.topics.frame });
-      this.lifecycle.ready(this.summary());
+      this.lifecycle.ready(this.summary(this.stats.snapshotFps()));
     }
   }
 
-  private summary(): string {
-    if (this.stall.stalled) return `stalled: no frame from the ${this.deps.source.kind} source for ${Math.round(this.stall.sinceLastFrameMs / 1000)} s`;
+  private summary(fps: number): string {
+    if (this.stall.stalled) return `stalled: no frame from the ${this.camera.activeSource.kind} source for ${Math.round(this.stall.sinceLastFrameMs / 1000)} s`;
     const info = this.info();
-    return `streaming ${info.width}x${info.height} @ ${this.stats.snapshotFps().toFixed(1)} fps`;
+    return `streaming ${info.width}x${info.height} @ ${fps.toFixed(1)} fps`;
   }
 
   private publishStats(): void {
+    const settings = this.camera.settings;
     const doc = this.stats.snapshot({
       connected: this.connection.connected,
+      quality: settings.quality,
+      targetFps: settings.fps,
+      adaptiveLevel: this.adaptive?.level ?? 0,
+      sourceRestarts: this.camera.restarts,
       stalled: this.stall.stalled,
       lastFrameAgeS: round1(this.stall.sinceLastFrameMs / 1000),
       stalls: this.stall.stalls,
     });
-    this.lifecycle.status(this.stall.stalled ? this.summary() : `streaming ${this.info().width}x${this.info().height} @ ${doc.fps.toFixed(1)} fps, ${doc.framesDropped} dropped`);
+    this.lifecycle.status(this.stall.stalled ? this.summary(0) : `${this.summary(doc.fps)}, ${doc.framesDropped} dropped`);
     if (!this.connection.connected) return;
     void this.connection.publish(this.topics.stats, Buffer.from(JSON.stringify(doc)), { qos: 0 }).catch(() => undefined);
   }

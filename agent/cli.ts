@@ -6,8 +6,8 @@ import { refusePasswordInFlagUrl, resolvePassword } from '../common/password.js'
 import { loadTlsFiles } from '../common/tls-files.js';
 import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
-import { createSource } from './capture/registry.js';
-import { AGENT_ENV_PREFIX, agentOptions } from './config.js';
+import { createSource, type CaptureSettings } from './capture/registry.js';
+import { AGENT_ENV_PREFIX, agentOptions, captureSettings } from './config.js';
 
 const USAGE = `picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)
 
@@ -26,13 +26,15 @@ await runCli('picam-agent', async () => {
   const password = resolvePassword(config.password, config.passwordFile);
   const tls = loadTlsFiles(config);
   const logger = createLogger({ level: config.logLevel, component: 'agent' });
+  const build = (settings: CaptureSettings) => createSource(config.source, settings, logger.child('capture'));
   let source;
   try {
-    source = createSource(config.source, { ...config, label: config.cameraId }, logger.child('capture'));
+    source = build(captureSettings(config));
   } catch (error) {
+    if (error instanceof ConfigError) throw error; // already names the field (e.g. --rotation for rpicam)
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
-  const agent = new Agent({ config, source, logger, version: packageVersion(), password, tls });
+  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password, tls });
   await agent.start();
   return agent;
 });

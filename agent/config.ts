@@ -3,6 +3,7 @@ import { opt, type OptionValues } from '../common/options.js';
 import { DEFAULT_PREFIX, PREFIX_PATTERN, CAMERA_ID_PATTERN } from '../protocol/topics.js';
 import { HEADER_LENGTH } from '../protocol/header.js';
 import { LOG_LEVELS } from '../common/logger.js';
+import type { CaptureSettings } from './capture/registry.js';
 
 export const AGENT_ENV_PREFIX = 'PICAM_';
 
@@ -12,18 +13,26 @@ function defaultCameraId(): string {
 }
 
 const BROKER_URL = /^(mqtts?|wss?):\/\/[^\s/]+/;
+const SOURCE_PATTERN = /^(auto|rpicam|raspistill|v4l2|v4l2:.+|synthetic|file:.+)$/;
 
 /** Every option of picam-agent. The README's reference table is generated from this (npm run docs:options). */
 export const agentOptions = {
   broker: opt.string({ description: 'MQTT broker URL: mqtt://, mqtts:// (TLS), ws:// or wss://.', arg: 'URL', pattern: BROKER_URL, patternHint: 'a broker URL such as mqtt://127.0.0.1:1883' }, 'mqtt://127.0.0.1:1883'),
   cameraId: opt.string({ description: 'Camera id, the topic level after the prefix (letters, digits, _ and -, up to 64). Defaults to the host name.', arg: 'ID', pattern: CAMERA_ID_PATTERN, patternHint: 'made of letters, digits, _ and - (1 to 64 characters)', defaultText: 'host name' }, defaultCameraId()),
   prefix: opt.string({ description: 'Topic prefix; may have several levels, e.g. picam/garden.', arg: 'PREFIX', pattern: PREFIX_PATTERN, patternHint: 'one or more topic levels without wildcards, e.g. picam or picam/garden' }, DEFAULT_PREFIX),
-  source: opt.string({ description: 'Frame source: synthetic (moving test pattern) or file:<dir-or-glob> (replays JPEG files in name order, looping).', arg: 'SOURCE', pattern: /^(synthetic|file:.+)$/, patternHint: 'synthetic or file:<dir-or-glob>' }, 'synthetic'),
+  source: opt.string({ description: 'Frame source: auto (rpicam, then raspistill, then the first V4L2 device; fails if there is no camera), rpicam (rpicam-vid/libcamera-vid), raspistill (legacy camera stack), v4l2[:DEVICE] (USB webcam through ffmpeg), synthetic (moving test pattern) or file:<dir-or-glob> (replays JPEG files in name order). See docs/CAMERAS.md.', arg: 'SOURCE', pattern: SOURCE_PATTERN, patternHint: 'auto, rpicam, raspistill, v4l2, v4l2:/dev/videoN, synthetic or file:<dir-or-glob>' }, 'auto'),
   loop: opt.boolean({ description: 'file: source only: start again from the first file after the last (--no-loop plays once and stops).' }, true),
   fps: opt.number({ description: 'Frames per second to capture and send.', min: 0.1, max: 120 }, 15),
-  width: opt.integer({ description: 'Frame width in pixels (synthetic source).', min: 16, max: 7680 }, 640),
-  height: opt.integer({ description: 'Frame height in pixels (synthetic source).', min: 16, max: 4320 }, 480),
-  quality: opt.integer({ description: 'JPEG quality where the agent encodes (1-100).', min: 1, max: 100 }, 80),
+  width: opt.integer({ description: 'Frame width in pixels; cameras are asked for this size, so frames go out without resizing.', min: 16, max: 7680 }, 640),
+  height: opt.integer({ description: 'Frame height in pixels; cameras are asked for this size.', min: 16, max: 4320 }, 480),
+  quality: opt.integer({ description: "JPEG quality (1-100): the camera's encoder quality, or the agent's where it encodes.", min: 1, max: 100 }, 80),
+  rotation: opt.enum({ description: 'Rotate the picture clockwise by this many degrees.', values: ['0', '90', '180', '270'] as const }, '0'),
+  hflip: opt.boolean({ description: 'Mirror the picture left to right.' }, false),
+  vflip: opt.boolean({ description: 'Mirror the picture top to bottom.' }, false),
+  device: opt.optionalString({ description: 'V4L2 device for the v4l2 source (default: the first capture device).', arg: 'PATH' }),
+  exposure: opt.optionalString({ description: 'Camera exposure mode (rpicam: normal, sport, long; raspistill: auto, night, sports, ...). Not for v4l2.', arg: 'MODE' }),
+  awb: opt.optionalString({ description: 'Camera white balance mode (rpicam: auto, daylight, cloudy, tungsten, ...; raspistill: auto, sun, cloud, ...). Not for v4l2.', arg: 'MODE' }),
+  ev: opt.number({ description: 'Exposure compensation in stops (rpicam -10..10, raspistill about -1.7..1.7). Not for v4l2.', arg: 'STOPS', min: -10, max: 10 }, 0),
   chunkSize: opt.integer({ description: `Largest chunk message in bytes (header of ${HEADER_LENGTH} bytes included). Lowered automatically to the broker's Maximum Packet Size over MQTT 5.`, arg: 'BYTES', min: HEADER_LENGTH + 1, max: 256 * 1024 * 1024 }, 128 * 1024),
   qos: opt.enum({ description: 'MQTT QoS for chunks (0 drops under load, 1 retries).', values: ['0', '1'] as const }, '0'),
   mqttVersion: opt.enum({ description: 'MQTT protocol version: 5, or 4 for MQTT 3.1.1 brokers.', values: ['4', '5'] as const }, '5'),
@@ -36,8 +45,35 @@ export const agentOptions = {
   keyFile: opt.optionalString({ description: 'TLS: private key file (PEM, unencrypted) of certFile.', arg: 'FILE' }),
   keepalive: opt.integer({ description: 'MQTT keepalive in seconds: a dead link is noticed within 1.5 times this, by both the agent and the broker (which then publishes status offline).', arg: 'SECONDS', min: 1, max: 3600 }, 10),
   stallTimeout: opt.number({ description: 'Seconds without a frame from the camera before the agent reports it stalled (log, stats "stalled": true, systemd status; the systemd watchdog is no longer fed).', arg: 'SECONDS', min: 0.5, max: 3600 }, 10),
+  control: opt.boolean({ description: 'Accept remote-control requests on <prefix>/<id>/set (answers on .../result). Restrict who may write it with the broker ACL.' }, true),
+  adaptive: opt.boolean({ description: 'Lower quality, then frame rate, when the link cannot carry the stream; raise them again when it can.' }, true),
+  minQuality: opt.integer({ description: 'Lowest JPEG quality adaptive mode steps down to.', min: 1, max: 100 }, 30),
+  adaptInterval: opt.number({ description: 'Seconds between adaptive-quality decisions (one step per interval at most).', arg: 'SECONDS', min: 0.1, max: 60 }, 2),
+  minFps: opt.number({ description: 'Lowest frame rate adaptive mode steps down to.', min: 0.1, max: 120 }, 2),
+  homeassistant: opt.boolean({ description: 'Publish Home Assistant MQTT discovery (camera, online sensor, fps) and whole-JPEG snapshots for it.' }, false),
+  haPrefix: opt.string({ description: 'Home Assistant discovery prefix.', arg: 'PREFIX', pattern: PREFIX_PATTERN, patternHint: 'topic levels without wildcards' }, 'homeassistant'),
+  haSnapshotInterval: opt.number({ description: 'Seconds between whole-JPEG snapshots for Home Assistant.', arg: 'SECONDS', min: 1, max: 86_400 }, 10),
   statsInterval: opt.number({ description: 'Seconds between stats messages.', arg: 'SECONDS', min: 1, max: 3600 }, 5),
   logLevel: opt.enum({ description: 'Log level.', values: LOG_LEVELS }, 'info'),
 };
 
 export type AgentConfig = OptionValues<typeof agentOptions>;
+
+/** The camera settings part of the configuration, in the form the capture sources take. */
+export function captureSettings(config: AgentConfig): CaptureSettings {
+  return {
+    width: config.width,
+    height: config.height,
+    fps: config.fps,
+    quality: config.quality,
+    loop: config.loop,
+    label: config.cameraId,
+    rotation: Number(config.rotation) as CaptureSettings['rotation'],
+    hflip: config.hflip,
+    vflip: config.vflip,
+    device: config.device,
+    exposure: config.exposure,
+    awb: config.awb,
+    ev: config.ev,
+  };
+}

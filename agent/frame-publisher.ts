@@ -17,38 +17,52 @@ export interface FramePublisherOptions {
   streamId: number;
   /** Largest chunk message in bytes, header included. */
   chunkSize: number;
+  /** QoS of the chunks. With 0, the last chunk of each frame still goes at QoS 1 (see below). */
   qos: 0 | 1;
   /** MQTT 5 message expiry of each chunk, seconds; undefined over MQTT 3.1.1. */
   expiryS: number | undefined;
+  /** Frames sent but not yet acknowledged by the broker. Default 2. */
+  maxInFlight?: number;
+}
+
+interface Pending {
+  frame: CapturedFrame;
+  seq: number;
 }
 
 /**
- * Sends frames as chunk messages, one frame at a time. While a frame is being written, at most one newer
- * frame waits; a frame arriving then replaces the waiting one (newest wins), and a frame arriving while the
- * link is down is dropped at once. So memory stays at two frames whatever the broker or network does.
+ * Sends frames as chunk messages. A frame counts as in flight until the broker has acknowledged its last
+ * chunk: that chunk goes at QoS 1, and since one TCP connection keeps order, its PUBACK means the broker has
+ * every chunk of the frame. At most `maxInFlight` frames are in flight and one more waits; a newer frame
+ * replaces the waiting one (newest wins), and a frame arriving while the link is down is dropped at once.
+ *
+ * Waiting for the broker rather than for the local socket matters: the kernel's socket buffers hold
+ * megabytes, so "written to the socket" says nothing about a slow uplink and would let seconds of stale
+ * video pile up. With the acknowledgement, at most a couple of frames are ever on their way, so a slow link
+ * shows up at once as dropped frames (which adaptive quality reacts to) and latency stays low.
  */
 export class FramePublisher {
-  private sending = false;
-  private waiting: { frame: CapturedFrame; seq: number } | undefined;
+  private inFlight = 0;
+  private waiting: Pending | undefined;
   private nextSeq = 0;
-  private readonly publishOptions: IClientPublishOptions;
+  private readonly bodyOptions: IClientPublishOptions;
+  private readonly lastOptions: IClientPublishOptions;
+  private readonly maxInFlight: number;
   private stopped = false;
-  private idle: Promise<void> = Promise.resolve();
-  private markIdle: () => void = () => {};
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly link: PublishLink,
     private readonly options: FramePublisherOptions,
     private readonly stats: StreamStats,
     private readonly logger: Logger,
-    /** Called after each frame has been fully written to the socket. */
+    /** Called after each frame has been acknowledged by the broker. */
     private readonly onSent: (seq: number, bytes: number) => void = () => {},
   ) {
-    this.publishOptions = {
-      qos: options.qos,
-      retain: false,
-      ...(options.expiryS !== undefined ? { properties: { messageExpiryInterval: options.expiryS } } : {}),
-    };
+    const properties = options.expiryS !== undefined ? { properties: { messageExpiryInterval: options.expiryS } } : {};
+    this.bodyOptions = { qos: options.qos, retain: false, ...properties };
+    this.lastOptions = { qos: 1, retain: false, ...properties };
+    this.maxInFlight = options.maxInFlight ?? 2;
   }
 
   /** Takes a captured frame. Never blocks and never throws. Sequence numbers count every frame offered. */
@@ -60,35 +74,37 @@ export class FramePublisher {
       this.stats.dropped('offline');
       return;
     }
-    if (this.sending) {
+    if (this.inFlight >= this.maxInFlight) {
       if (this.waiting) this.stats.dropped('busy');
       this.waiting = { frame, seq };
       return;
     }
-    void this.sendLoop({ frame, seq });
+    this.launch({ frame, seq });
   }
 
-  /** Stops taking frames and waits for the frame being written, if any. Idempotent. */
+  /** Stops taking frames and waits for those in flight, if any. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.waiting) { this.waiting = undefined; this.stats.dropped('busy'); }
-    await this.idle;
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async sendLoop(first: { frame: CapturedFrame; seq: number }): Promise<void> {
-    this.sending = true;
-    this.idle = new Promise((resolve) => { this.markIdle = resolve; });
-    let next: { frame: CapturedFrame; seq: number } | undefined = first;
-    while (next) {
-      await this.send(next.frame, next.seq);
-      next = this.stopped ? undefined : this.waiting;
+  private launch(item: Pending): void {
+    this.inFlight++;
+    void this.send(item).finally(() => {
+      this.inFlight--;
+      const next = this.waiting;
       this.waiting = undefined;
-    }
-    this.sending = false;
-    this.markIdle();
+      if (next && !this.stopped) {
+        if (this.link.connected) this.launch(next);
+        else this.stats.dropped('offline');
+      }
+      if (this.inFlight === 0) { for (const w of this.idleWaiters) w(); this.idleWaiters = []; }
+    });
   }
 
-  private async send(frame: CapturedFrame, seq: number): Promise<void> {
+  private async send({ frame, seq }: Pending): Promise<void> {
     let chunks: Buffer[];
     try {
       const payload = effectiveChunkPayload(this.options.chunkSize, this.options.topic, this.link.maxPacketSize);
@@ -99,8 +115,9 @@ export class FramePublisher {
       return;
     }
     try {
-      // All chunks are handed to the socket at once; awaiting them all is the back-pressure.
-      await Promise.all(chunks.map((chunk) => this.link.publish(this.options.topic, chunk, this.publishOptions)));
+      const last = chunks.length - 1;
+      // All chunks are handed to MQTT.js at once (it writes them in order); awaiting them is the back-pressure.
+      await Promise.all(chunks.map((chunk, i) => this.link.publish(this.options.topic, chunk, i === last ? this.lastOptions : this.bodyOptions)));
     } catch {
       this.stats.dropped('offline');
       return;

@@ -107,6 +107,11 @@ export class MqttConnection {
       this.lastError = error.message;
     });
     client.on('close', () => {
+      // MQTT.js answers the QoS 1 publishes (and subscribes) of a connection the peer closed only by resending
+      // them after a reconnect, and reconnect() starts with empty stores, so it never does. Left alone they
+      // would wait for ever: the frame publisher would lose an in-flight slot at every broker crash, and
+      // end() would wait for them and never close the socket. Removing them calls back with an error.
+      for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
       if (this.stopping) return;
       const delay = this.backoff.next();
       this.logger.debug('connection closed; reconnecting', { inMs: delay });
@@ -152,7 +157,9 @@ export class MqttConnection {
     const client = this.client;
     if (!client) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { client.end(true); resolve(); }, 2000);
+      // A graceful end waits for every unacknowledged message; when the broker does not answer in time, the
+      // socket is destroyed (end(true) would not help here: MQTT.js ignores it while an end is under way).
+      const timer = setTimeout(() => { client.stream?.destroy(); resolve(); }, 2000);
       client.end(false, {}, () => { clearTimeout(timer); resolve(); });
     });
   }

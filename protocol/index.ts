@@ -6,3 +6,4 @@ export * from './sequence.js';
 export * from './topics.js';
 export * from './messages.js';
 export * from './packet-size.js';
+export * from './control.js';

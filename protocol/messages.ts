@@ -23,6 +23,8 @@ export interface CameraInfo {
   agentVersion: string;
   /** ISO 8601 time the stream started. */
   startedAt: string;
+  /** Extra fields (e.g. quality, adjustable settings); receivers ignore what they do not know. */
+  [extra: string]: unknown;
 }
 
 /** The periodic `stats` document (JSON, not retained). Counters are totals since the stream started. */

@@ -31,6 +31,7 @@ export interface CompleteFrame {
   streamId: number;
   seq: number;
   capturedAtUs: number;
+  /** The frame's bytes. For a frame sent as one chunk this is a view into that chunk message (no copy). */
   data: Buffer;
   /** Sequence numbers skipped since the previous delivered frame of this stream (never seen complete). */
   gap: number;
@@ -136,6 +137,7 @@ export class Reassembler {
     }
 
     let partial = state.partials.get(header.seq);
+    if (!partial && header.count === 1) return this.finishWhole(state, header, payload);
     if (!partial) {
       partial = this.startFrame(state, header);
     } else if (!sameFrame(partial.header, header)) {
@@ -262,6 +264,23 @@ export class Reassembler {
       source.counters.framesCorrupt++;
       return { kind: 'corrupt', seq: header.seq };
     }
+    return this.deliver(source, header, data);
+  }
+
+  /**
+   * A frame that came in one chunk needs no assembly buffer: its payload is the whole frame (decodeChunk
+   * checked that it starts at 0 and ends at frameLength), so it is checked and delivered in place. That
+   * saves a fresh frame-sized allocation and a copy per frame, the larger part of the receive cost.
+   */
+  private finishWhole(source: SourceState, header: ChunkHeader, payload: Uint8Array): PushResult {
+    if (crc32(payload) !== header.crc) {
+      source.counters.framesCorrupt++;
+      return { kind: 'corrupt', seq: header.seq };
+    }
+    return this.deliver(source, header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+  }
+
+  private deliver(source: SourceState, header: ChunkHeader, data: Buffer): PushResult {
     // The newest frame wins: anything older still pending can no longer be shown.
     for (const other of [...source.partials.values()]) {
       if (isNewer(header.seq, other.header.seq)) {

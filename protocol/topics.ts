@@ -3,8 +3,11 @@
  * so a receiver reads the last level as the kind and the one before it as the camera id.
  */
 
-export const TOPIC_KINDS = ['frame', 'status', 'info', 'stats'] as const;
+export const TOPIC_KINDS = ['frame', 'status', 'info', 'stats', 'set', 'result', 'snapshot'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
+
+/** What a viewer subscribes to: not `set` (requests, written by operators) nor `snapshot` (whole JPEGs for Home Assistant). */
+export const RECEIVER_KINDS = ['frame', 'status', 'info', 'stats', 'result'] as const satisfies readonly TopicKind[];
 
 export const DEFAULT_PREFIX = 'picam';
 export const CAMERA_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -49,6 +52,6 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
  * may contain `+` levels (e.g. `picam/+` for every site).
  */
 export function receiverSubscriptions(prefix: string, cameraIds: readonly string[] = []): string[] {
-  if (cameraIds.length === 0) return TOPIC_KINDS.map((kind) => `${prefix}/+/${kind}`);
-  return cameraIds.flatMap((id) => TOPIC_KINDS.map((kind) => cameraTopic(prefix, id, kind)));
+  if (cameraIds.length === 0) return RECEIVER_KINDS.map((kind) => `${prefix}/+/${kind}`);
+  return cameraIds.flatMap((id) => RECEIVER_KINDS.map((kind) => cameraTopic(prefix, id, kind)));
 }

@@ -24,14 +24,21 @@ export interface CameraSummary {
   width?: number;
   height?: number;
   source?: string;
+  /** The frame rate the agent is configured for (from info), so a page knows when a camera is late. */
+  expectedFps?: number;
   fps: number;
   kbps: number;
   latencyMs?: number;
   lastFrameAgeMs?: number;
   lastSeq?: number;
   counters?: SourceCounters;
-  agent?: { fps: number; framesDropped: number; framesSent: number };
+  agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number };
+  /** Present when the camera accepts remote control: what it can change, and its current quality. */
+  control?: { adjustable: string[]; quality?: number };
 }
+
+const numberOrUndefined = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /** All cameras seen, bounded so junk topics cannot grow memory. */
 export class CameraRegistry {
@@ -79,13 +86,23 @@ export class CameraRegistry {
       width: state.info?.width,
       height: state.info?.height,
       source: state.info?.source,
+      expectedFps: state.info?.fps,
       fps: Math.round(rates.perSecond * 10) / 10,
       kbps: Math.round(rates.bitsPerSecond / 1000),
       latencyMs: state.latencyMs === undefined ? undefined : Math.round(state.latencyMs * 10) / 10,
       lastFrameAgeMs: state.latest ? now - state.latest.receivedAtMs : undefined,
       lastSeq: state.latest?.frame.seq,
       counters,
-      agent: state.agentStats ? { fps: state.agentStats.fps, framesDropped: state.agentStats.framesDropped, framesSent: state.agentStats.framesSent } : undefined,
+      agent: state.agentStats
+        ? {
+            fps: state.agentStats.fps,
+            framesDropped: state.agentStats.framesDropped,
+            framesSent: state.agentStats.framesSent,
+            quality: numberOrUndefined(state.agentStats.quality),
+            adaptiveLevel: numberOrUndefined(state.agentStats.adaptiveLevel),
+          }
+        : undefined,
+      control: state.info?.control === true ? { adjustable: stringList(state.info.adjustable), quality: numberOrUndefined(state.info.quality) } : undefined,
     };
   }
 }

@@ -6,6 +6,8 @@ import { refusePasswordInFlagUrl, resolvePassword } from '../common/password.js'
 import { loadTlsFiles } from '../common/tls-files.js';
 import { packageVersion } from '../common/version.js';
 import { VIEWER_ENV_PREFIX, viewerOptions } from './config.js';
+import { SaveError } from './frame-saver.js';
+import { RecordingError } from './recorder.js';
 import { Viewer } from './viewer.js';
 
 const USAGE = `picam-viewer — shows picam-mqtt cameras live in a local web page
@@ -13,7 +15,11 @@ const USAGE = `picam-viewer — shows picam-mqtt cameras live in a local web pag
 Usage: picam-viewer [--config FILE] [options]
 Example: picam-viewer --broker mqtt://pi.local:1883            then open http://127.0.0.1:8080`;
 
-const FOOTER = `Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuration error.
+const FOOTER = `In the page: click a picture to enlarge it, S snapshot (downloads the JPEG; also saved in --save-dir),
+R start/stop recording, I show/hide the stats, Esc back to the grid.
+Recordings are raw MJPEG (.mjpeg, plays in VLC or \`ffplay -f mjpeg -framerate 15 FILE\`) with a .csv index
+of each frame's capture time and byte range; a full disk or unwritable folder stops recording with an error.
+Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuration error.
 The password comes from PICAM_VIEWER_PASSWORD, the config file key "password", or passwordFile; never a flag.`;
 
 await runCli('picam-viewer', async () => {
@@ -32,7 +38,8 @@ await runCli('picam-viewer', async () => {
     await viewer.stop();
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new ConfigError([`--listen ${config.listen}: that port is in use; pick another, e.g. --listen 127.0.0.1:8081`]);
-    if (e.code === 'EACCES' && config.saveDir) throw new ConfigError([`--save-dir ${config.saveDir}: not writable (${e.code})`]);
+    if (error instanceof SaveError) throw new ConfigError([`--save-dir ${config.saveDir}: ${error.message}; pick a folder you can write to`]);
+    if (error instanceof RecordingError) throw new ConfigError([`--record ${config.record}: ${error.message}; pick a folder you can write to`]);
     throw error;
   }
   process.stdout.write(`picam-viewer: open ${viewer.url}\n`);

@@ -1,10 +1,12 @@
 import type { Logger } from '../common/logger.js';
+import { parseControlResult, type ControlResult } from '../protocol/control.js';
 import { parseInfo, parseStats, parseStatus } from '../protocol/messages.js';
 import { Reassembler, type CompleteFrame, type ReassemblerOptions } from '../protocol/reassembler.js';
 import { parseTopic } from '../protocol/topics.js';
 import { CameraRegistry, type CameraState } from './camera-registry.js';
 
 export type FrameListener = (camera: CameraState, frame: CompleteFrame) => void;
+export type ResultListener = (camera: CameraState, result: ControlResult) => void;
 
 /** Counts of messages that were not usable, by reason. Never grows beyond these keys. */
 export interface MalformedCounts {
@@ -12,6 +14,7 @@ export interface MalformedCounts {
   info: number;
   status: number;
   stats: number;
+  result: number;
   tooManyCameras: number;
 }
 
@@ -21,8 +24,9 @@ export interface MalformedCounts {
  */
 export class FrameReceiver {
   readonly reassembler: Reassembler;
-  readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, tooManyCameras: 0 };
+  readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, result: 0, tooManyCameras: 0 };
   private readonly listeners = new Set<FrameListener>();
+  private readonly resultListeners = new Set<ResultListener>();
 
   constructor(
     readonly registry: CameraRegistry,
@@ -36,6 +40,11 @@ export class FrameReceiver {
   onFrame(listener: FrameListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onResult(listener: ResultListener): () => void {
+    this.resultListeners.add(listener);
+    return () => this.resultListeners.delete(listener);
   }
 
   handle(topic: string, payload: Buffer): void {
@@ -67,6 +76,14 @@ export class FrameReceiver {
         camera.agentStats = stats;
         return;
       }
+      case 'result': {
+        const result = parseControlResult(payload);
+        if (!result) { this.malformed.result++; return; }
+        for (const listener of this.resultListeners) listener(camera, result);
+        return;
+      }
+      default:
+        return; // set and snapshot are not subscribed to; anything else is not ours
     }
   }
 

@@ -3,6 +3,15 @@ import path from 'node:path';
 import type { Logger } from '../common/logger.js';
 import type { CompleteFrame } from '../protocol/reassembler.js';
 import type { CameraState } from './camera-registry.js';
+import { describeFsError, fileTimestamp } from './fs-errors.js';
+
+/** A snapshot could not be written; the message names the file and the reason in plain words. */
+export class SaveError extends Error {
+  constructor(message: string, readonly file: string) {
+    super(message);
+    this.name = 'SaveError';
+  }
+}
 
 /**
  * Writes every complete frame to `<dir>/<cameraId>/<streamId>-<seq>.jpg` (hex stream id, 10-digit
@@ -23,8 +32,12 @@ export class FrameSaver {
 
   /** Checks up front that the folder can be created and written, so a bad --save-dir fails at start. */
   async start(): Promise<void> {
-    await fs.promises.mkdir(this.dir, { recursive: true });
-    await fs.promises.access(this.dir, fs.constants.W_OK);
+    try {
+      await fs.promises.mkdir(this.dir, { recursive: true });
+      await fs.promises.access(this.dir, fs.constants.W_OK);
+    } catch (error) {
+      throw new SaveError(`cannot write in ${this.dir}: ${describeFsError(error)}`, this.dir);
+    }
   }
 
   save(camera: CameraState, frame: CompleteFrame): void {
@@ -36,6 +49,24 @@ export class FrameSaver {
       this.queued--;
       if (this.queued === 0) { for (const w of this.idleWaiters) w(); this.idleWaiters = []; }
     });
+  }
+
+  /**
+   * Writes one frame as `<dir>/<cameraId>_snapshot_<UTC time>_<seq>.jpg` (beside the camera folders, never
+   * inside them, so it cannot be mistaken for a streamed frame) and returns the path.
+   */
+  async saveSnapshot(camera: CameraState, frame: CompleteFrame, atMs = Date.now()): Promise<string> {
+    const file = path.join(this.dir, `${camera.cameraId}_snapshot_${fileTimestamp(atMs)}_${frame.seq}.jpg`);
+    try {
+      await fs.promises.mkdir(this.dir, { recursive: true });
+      await fs.promises.writeFile(file, frame.data, { flag: 'wx' });
+    } catch (error) {
+      const reason = describeFsError(error);
+      this.logger.error('cannot save snapshot', { file, reason });
+      throw new SaveError(`cannot save the snapshot ${file}: ${reason}`, file);
+    }
+    this.logger.info('snapshot saved', { file });
+    return file;
   }
 
   /** Waits for queued writes to finish. */
@@ -54,7 +85,7 @@ export class FrameSaver {
       this.written++;
     } catch (error) {
       this.failed++;
-      const reason = `${(error as NodeJS.ErrnoException).code ?? (error as Error).message} writing in ${folder}`;
+      const reason = `${describeFsError(error)} writing in ${folder}`;
       if (reason !== this.lastError) this.logger.error('cannot save frame', { reason });
       this.lastError = reason;
     }

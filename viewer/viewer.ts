@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { MqttConnection } from '../common/mqtt-connection.js';
+import type { ControlResult } from '../protocol/control.js';
 import type { TlsMaterial } from '../common/tls-files.js';
 import { receiverSubscriptions } from '../protocol/topics.js';
 import { CameraRegistry } from './camera-registry.js';
@@ -8,8 +9,10 @@ import { encodeFrameMessage } from './client-feed.js';
 import type { ViewerConfig } from './config.js';
 import { parseListen } from './config.js';
 import { FrameReceiver } from './frame-receiver.js';
-import { FrameSaver } from './frame-saver.js';
-import { WebServer } from './web-server.js';
+import { FrameSaver, SaveError } from './frame-saver.js';
+import { browsableHost, openInBrowser } from './open-browser.js';
+import { Recorder, RecordingError } from './recorder.js';
+import { HttpError, WebServer } from './web-server.js';
 
 export interface ViewerDeps {
   config: ViewerConfig;
@@ -24,6 +27,7 @@ export class Viewer {
   readonly registry: CameraRegistry;
   readonly receiver: FrameReceiver;
   readonly saver: FrameSaver | undefined;
+  readonly recorder: Recorder;
   private readonly connection: MqttConnection;
   private readonly web: WebServer;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -40,8 +44,20 @@ export class Viewer {
       logger.child('receiver'),
     );
     this.saver = config.saveDir ? new FrameSaver(config.saveDir, logger.child('saver')) : undefined;
+    this.recorder = new Recorder({ maxSegmentBytes: config.recordMaxMb * 1024 * 1024, maxSegmentMs: config.recordMaxMinutes * 60_000 }, logger.child('recorder'));
     this.web = new WebServer(
-      { snapshot: () => this.snapshot(), latestJpeg: (camera) => this.registry.lookup(camera)?.latest?.frame.data },
+      {
+        snapshot: () => this.snapshot(),
+        latestJpeg: (camera) => this.registry.lookup(camera)?.latest?.frame.data,
+        saveSnapshot: (camera) => this.saveSnapshot(camera),
+        setRecording: (on) => this.setRecording(on),
+        control: async (camera, request) => {
+          const state = this.registry.lookup(camera);
+          if (!state) throw new HttpError(404, `no camera ${camera}`);
+          const { id: _ignored, ...rest } = request;
+          return { ...(await this.control(state.key, rest)) };
+        },
+      },
       logger.child('web'),
     );
     const topics = receiverSubscriptions(config.prefix, config.camera);
@@ -67,7 +83,9 @@ export class Viewer {
   async start(): Promise<void> {
     const { config, logger } = this.deps;
     await this.saver?.start();
+    if (config.record) await this.recorder.start(config.record);
     if (this.saver) this.receiver.onFrame((camera, frame) => this.saver!.save(camera, frame));
+    this.receiver.onFrame((camera, frame) => this.recorder.write(camera, frame, camera.latest?.receivedAtMs ?? Date.now()));
     this.receiver.onFrame((camera, frame) => {
       this.web.broadcastFrame(camera.key, encodeFrameMessage({ key: camera.key, seq: frame.seq, capturedAtUs: frame.capturedAtUs }, frame.data));
     });
@@ -80,6 +98,10 @@ export class Viewer {
     if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
       logger.warn('the page is reachable from other computers on the network: it has no login', { listen: config.listen });
     }
+    if (config.open) {
+      const shown = browsableHost(bound.host);
+      openInBrowser(`http://${shown.includes(':') ? `[${shown}]` : shown}:${bound.port}/`, logger);
+    }
   }
 
   stop(): Promise<void> {
@@ -87,10 +109,30 @@ export class Viewer {
       clearInterval(this.sweepTimer);
       await this.connection.stop();
       await this.web.stop();
+      await this.recorder.stop();
       await this.saver?.stop();
       this.deps.logger.info('viewer stopped');
     })();
     return this.stopped;
+  }
+
+  /**
+   * Sends a remote-control request to a camera and waits for its answer on `result` (matched by id).
+   * Resolves with the agent's answer, or with ok=false when none came within timeoutMs.
+   */
+  async control(cameraKey: string, request: Record<string, unknown>, timeoutMs = 5000): Promise<ControlResult> {
+    const id = crypto.randomBytes(6).toString('hex');
+    let settle: (result: ControlResult) => void = () => {};
+    const answer = new Promise<ControlResult>((resolve) => { settle = resolve; });
+    const off = this.receiver.onResult((camera, result) => {
+      if (camera.key === cameraKey && result.id === id) finish(result);
+    });
+    const timer = setTimeout(() => finish({ id, ok: false, error: `no answer from the camera within ${timeoutMs} ms` }), timeoutMs);
+    const finish = (result: ControlResult): void => { clearTimeout(timer); off(); settle(result); };
+    this.connection
+      .publish(`${cameraKey}/set`, Buffer.from(JSON.stringify({ ...request, id })), { qos: 1 })
+      .catch((error: Error) => finish({ id, ok: false, error: `cannot send the request: ${error.message}` }));
+    return answer;
   }
 
   snapshot(): unknown {
@@ -105,7 +147,47 @@ export class Viewer {
         pendingBytes: reassembler.pendingByteCount,
         pages: this.web.clientCount,
         saved: this.saver ? { written: this.saver.written, skipped: this.saver.skipped, failed: this.saver.failed, lastError: this.saver.lastError } : undefined,
+        canSaveSnapshots: this.saver !== undefined,
+        recordDir: this.recordDir,
+        recording: this.recorder.state(),
+        pageFeeds: this.web.feedStats(),
       },
     };
+  }
+
+  /** Where the page's Record button records: --record, else --save-dir, else nowhere (the button says why). */
+  get recordDir(): string | undefined {
+    return this.deps.config.record ?? this.deps.config.saveDir;
+  }
+
+  async setRecording(on: boolean): Promise<Record<string, unknown>> {
+    if (!on) {
+      await this.recorder.stop();
+      return { recording: this.recorder.state() };
+    }
+    const dir = this.recordDir;
+    if (!dir) throw new HttpError(409, 'no recording folder: start picam-viewer with --record DIR (or --save-dir DIR)');
+    try {
+      await this.recorder.start(dir);
+    } catch (error) {
+      if (error instanceof RecordingError) throw new HttpError(500, error.message);
+      throw error;
+    }
+    return { recording: this.recorder.state() };
+  }
+
+  async saveSnapshot(cameraName: string): Promise<Record<string, unknown>> {
+    const camera = this.registry.lookup(cameraName);
+    if (!camera) throw new HttpError(404, `no camera ${cameraName}`);
+    const latest = camera.latest;
+    if (!latest) throw new HttpError(404, `no frame from ${camera.cameraId} yet`);
+    if (!this.saver) throw new HttpError(409, 'snapshots are saved on disk only with --save-dir DIR; the page downloaded it');
+    try {
+      const file = await this.saver.saveSnapshot(camera, latest.frame);
+      return { file, seq: latest.frame.seq, bytes: latest.frame.data.length };
+    } catch (error) {
+      if (error instanceof SaveError) throw new HttpError(500, error.message);
+      throw error;
+    }
   }
 }

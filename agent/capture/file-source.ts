@@ -50,6 +50,8 @@ export function listFrameFiles(pattern: string): string[] {
  */
 export class FileSource implements FrameSource {
   readonly kind = 'file';
+  /** The files' bytes go out untouched, so only the replay rate can change. */
+  readonly adjustable = ['fps'] as const;
   width = 0;
   height = 0;
   private readonly timer: FrameTimer;

@@ -26,11 +26,23 @@ export interface FrameSource {
   /** The size of frames this source produces, as far as it knows before the first frame. */
   readonly width: number;
   readonly height: number;
+  /**
+   * Settings this source can change (live or by a restart). Absent means every camera setting: camera
+   * backends take them as flags on restart. A file replay, whose bytes are fixed, lists only `fps`.
+   */
+  readonly adjustable?: readonly AdjustableSetting[];
+  /**
+   * Applies changed settings without a restart where the source can; returns false when it cannot, and
+   * the agent then restarts it with the new settings.
+   */
+  update?(changes: Partial<Record<AdjustableSetting, number | boolean>>): boolean;
   /** Starts producing frames into the sink. Resolves once the source is running; rejects if it cannot start. */
   start(sink: FrameSink): Promise<void>;
   /** Stops producing frames and releases every resource (child processes, timers, files). Idempotent. */
   stop(): Promise<void>;
 }
+
+export type AdjustableSetting = 'fps' | 'width' | 'height' | 'quality' | 'rotation' | 'hflip' | 'vflip';
 
 export function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);

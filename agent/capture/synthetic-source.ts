@@ -10,6 +10,9 @@ export interface SyntheticOptions {
   quality: number;
   /** Text drawn in the corner, e.g. the camera id. */
   label: string;
+  rotation: 0 | 90 | 180 | 270;
+  hflip: boolean;
+  vflip: boolean;
 }
 
 /**
@@ -18,20 +21,45 @@ export interface SyntheticOptions {
  */
 export class SyntheticSource implements FrameSource {
   readonly kind = 'synthetic';
-  readonly width: number;
-  readonly height: number;
-  private readonly timer: FrameTimer;
+  private timer: FrameTimer;
   private frameNumber = 0;
   private busy = false;
+  private sink: FrameSink | undefined;
+  private readonly options: SyntheticOptions;
 
-  constructor(private readonly options: SyntheticOptions, private readonly logger: Logger) {
-    this.width = options.width;
-    this.height = options.height;
+  constructor(options: SyntheticOptions, private readonly logger: Logger) {
+    this.options = { ...options };
     this.timer = new FrameTimer(options.fps);
+  }
+
+  /** The size of the frames as sent (after rotation). */
+  get width(): number {
+    return this.options.rotation % 180 === 0 ? this.options.width : this.options.height;
+  }
+
+  get height(): number {
+    return this.options.rotation % 180 === 0 ? this.options.height : this.options.width;
+  }
+
+  /** Everything is drawn per frame, so every setting changes live. */
+  update(changes: Partial<Record<string, number | boolean>>): boolean {
+    Object.assign(this.options, changes);
+    if (changes.fps !== undefined && this.sink) {
+      this.timer.stop();
+      this.timer = new FrameTimer(this.options.fps);
+      this.run(this.sink);
+    }
+    return true;
   }
 
   async start(sink: FrameSink): Promise<void> {
     await this.render(nowUs()); // fails here, not later, when sharp cannot render
+    this.sink = sink;
+    this.run(sink);
+    this.logger.info('synthetic source started', { width: this.width, height: this.height, fps: this.options.fps });
+  }
+
+  private run(sink: FrameSink): void {
     this.timer.start(() => {
       // An encode slower than the frame period skips ticks rather than queueing them.
       if (this.busy) return;
@@ -42,10 +70,10 @@ export class SyntheticSource implements FrameSource {
         .catch((error: Error) => this.logger.warn('synthetic frame failed', { error: error.message }))
         .finally(() => { this.busy = false; });
     });
-    this.logger.info('synthetic source started', { width: this.width, height: this.height, fps: this.options.fps });
   }
 
   async stop(): Promise<void> {
+    this.sink = undefined;
     this.timer.stop();
   }
 
@@ -66,7 +94,11 @@ export class SyntheticSource implements FrameSource {
 <rect x="0" y="${h - font * 2.2}" width="${w}" height="${font * 2.2}" fill="#000000" fill-opacity="0.7"/>
 <text x="${font / 2}" y="${h - font * 0.7}" font-family="DejaVu Sans Mono, monospace" font-size="${font}" fill="#ffffff">${escapeXml(this.options.label)}  #${n}  ${time}</text>
 </svg>`;
-    return sharp(Buffer.from(svg)).jpeg({ quality, optimiseCoding: false }).toBuffer();
+    let image = sharp(Buffer.from(svg));
+    if (this.options.rotation !== 0) image = image.rotate(this.options.rotation);
+    if (this.options.vflip) image = image.flip();
+    if (this.options.hflip) image = image.flop();
+    return image.jpeg({ quality, optimiseCoding: false }).toBuffer();
   }
 }
 

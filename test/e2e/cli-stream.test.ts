@@ -65,7 +65,7 @@ test('frames saved by the viewer are byte-identical to the agent\'s source files
 });
 
 test('retained info/status are on the broker, and a killed agent reads offline (last will)', async () => {
-  const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'killme', '--fps', '5', '--width', '160', '--height', '120']);
+  const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'killme', '--source', 'synthetic', '--fps', '5', '--width', '160', '--height', '120']);
   running.push(agent);
   await agent.waitFor(/first frame published/);
   const seen = await collectMessages(broker.url, 'picam/killme/#', 600);

@@ -11,7 +11,7 @@ import { ROOT } from './processes.js';
  * The accounts of docs/examples/mosquitto/acl, plus `monitor`, which only the tests add: it reads every
  * topic, so a test can check that a refused message really reached nobody.
  */
-export const ACCOUNTS = ['viewer', 'garden', 'porch', 'monitor'] as const;
+export const ACCOUNTS = ['viewer', 'operator', 'garden', 'porch', 'monitor'] as const;
 export type Account = (typeof ACCOUNTS)[number];
 
 export interface SecureBroker {

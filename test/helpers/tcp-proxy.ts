@@ -1,127 +1,59 @@
 import net from 'node:net';
 
 /**
- * A TCP relay on loopback between a client and a broker, which a test can break the way networks break:
- * `cut()` resets every connection and every new one (a cable pulled, a broker host gone); `freeze()` stops
- * moving bytes without closing anything, so both ends hold a silent half-open connection (Wi-Fi gone),
- * and new connections are accepted but get no answer. `restore()` forwards again: frozen links carry on
- * where they stopped (and die then if the far end gave up meanwhile), held connections reach the broker.
+ * A TCP proxy on loopback between a client and a broker, with a byte-rate limit on the client→broker
+ * direction that keeps TCP back-pressure (it stops reading while over budget), as a slow uplink does.
  */
-export class TcpProxy {
-  private server: net.Server | undefined;
-  private readonly links = new Set<Link>();
-  private mode: 'forward' | 'cut' | 'frozen' = 'forward';
-  port = 0;
-  accepted = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async start(): Promise<number> {
-    const server = net.createServer((client) => this.accept(client));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
-    return this.port;
-  }
-
-  get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
-  }
-
-  /** Open client connections right now. */
-  get linkCount(): number {
-    return this.links.size;
-  }
-
-  cut(): void {
-    this.mode = 'cut';
-    for (const link of [...this.links]) link.reset();
-  }
-
-  freeze(): void {
-    this.mode = 'frozen';
-    for (const link of this.links) link.freeze();
-  }
-
-  restore(): void {
-    this.mode = 'forward';
-    for (const link of [...this.links]) link.thaw(this.target);
-  }
-
-  async stop(): Promise<void> {
-    for (const link of [...this.links]) link.reset();
-    const server = this.server;
-    this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  private accept(client: net.Socket): void {
-    this.accepted++;
-    if (this.mode === 'cut') { client.resetAndDestroy(); return; }
-    const link = new Link(client, () => this.links.delete(link));
-    this.links.add(link);
-    if (this.mode === 'frozen') link.freeze();
-    else link.thaw(this.target);
-  }
+export interface TcpProxy {
+  port: number;
+  url: string;
+  /** Bytes per second client→broker; undefined lifts the limit. */
+  setRate(bytesPerSecond: number | undefined): void;
+  stop(): Promise<void>;
 }
 
-/** One client connection and, once forwarding, its connection to the broker. */
-class Link {
-  private upstream: net.Socket | undefined;
-  /** Bytes from a client that arrived while no broker connection existed yet (frozen at accept time). */
-  private held: Buffer[] = [];
-  private frozen = false;
-  private closed = false;
-
-  constructor(private readonly client: net.Socket, private readonly onClosed: () => void) {
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  let rate: number | undefined;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    const close = (): void => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    client.on('error', close);
+    upstream.on('error', close);
+    client.on('close', close);
+    upstream.on('close', close);
+    upstream.pipe(client);
+    // Client → broker, metered in 50 ms slices.
+    let budget = 0;
+    let lastRefill = Date.now();
+    const refill = (): void => {
+      const now = Date.now();
+      if (rate !== undefined) budget = Math.min(rate / 10, budget + ((now - lastRefill) / 1000) * rate);
+      lastRefill = now;
+    };
     client.on('data', (data: Buffer) => {
-      if (!this.upstream) { this.held.push(data); return; }
-      if (!this.upstream.write(data)) client.pause();
+      if (rate === undefined) { if (!upstream.write(data)) { client.pause(); upstream.once('drain', () => client.resume()); } return; }
+      refill();
+      budget -= data.length;
+      upstream.write(data);
+      if (budget < 0) {
+        client.pause();
+        const wait = Math.ceil((-budget / rate) * 1000);
+        setTimeout(() => { refill(); if (!client.destroyed) client.resume(); }, wait);
+      }
     });
-    client.on('end', () => { if (this.upstream) this.upstream.end(); else this.reset(); });
-    client.on('error', () => this.reset());
-    client.on('close', () => this.reset());
-  }
-
-  /**
-   * An established link stops reading both ways, so unacknowledged bytes pile up in the kernel and the
-   * sender's writes stall, as on a dead network. A link still without a broker connection keeps reading
-   * (nothing is forwarded), only so that a client that gives up on it is noticed and it is not delivered later.
-   */
-  freeze(): void {
-    this.frozen = true;
-    if (this.upstream) { this.client.pause(); this.upstream.pause(); }
-  }
-
-  thaw(target: { host: string; port: number }): void {
-    if (this.closed) return;
-    this.frozen = false;
-    if (!this.upstream) this.connect(target);
-    this.client.resume();
-    this.upstream!.resume();
-  }
-
-  reset(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (!this.client.destroyed) this.client.resetAndDestroy();
-    this.upstream?.destroy();
-    this.onClosed();
-  }
-
-  private connect(target: { host: string; port: number }): void {
-    const upstream = net.connect(target.port, target.host);
-    this.upstream = upstream;
-    for (const data of this.held) upstream.write(data);
-    this.held = [];
-    upstream.on('data', (data: Buffer) => { if (!this.client.write(data)) upstream.pause(); });
-    this.client.on('drain', () => { if (!this.frozen) upstream.resume(); });
-    upstream.on('drain', () => { if (!this.frozen) this.client.resume(); });
-    upstream.on('end', () => this.client.end());
-    upstream.on('error', () => this.reset());
-    upstream.on('close', () => this.reset());
-  }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    setRate: (bytesPerSecond) => { rate = bytesPerSecond; },
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -124,3 +124,35 @@ test('frames in flight per source are bounded: the oldest partial is dropped', (
   assert.equal(r.counters('cam')!.framesIncomplete, 3);
   assert.equal(r.pendingByteCount, 600);
 });
+
+test('a frame sent as one chunk: delivered without copying, still CRC-checked and ordered', () => {
+  const random = seededRandom(11);
+  const r = new Reassembler();
+  const data = randomBytes(random, 3000);
+  const [only] = chunkFrame({ streamId: 1, seq: 0, capturedAtUs: 5, data }, 4000);
+  const first = r.push('cam', only!);
+  assert.equal(first.kind, 'frame');
+  if (first.kind !== 'frame') return;
+  assert.deepEqual(first.frame.data, data);
+  assert.equal(first.frame.data.buffer, only!.buffer, 'the frame is a view into the chunk message');
+  assert.equal(r.push('cam', only!).kind, 'rejected', 'the same frame again is a duplicate');
+
+  const [corrupt] = chunkFrame({ streamId: 1, seq: 1, capturedAtUs: 5, data }, 4000);
+  corrupt![HEADER_LENGTH + 10] = corrupt![HEADER_LENGTH + 10]! ^ 0xff;
+  assert.deepEqual(r.push('cam', corrupt!), { kind: 'corrupt', seq: 1 });
+
+  // A single-chunk message for a frame already being assembled from several chunks disagrees with them.
+  const [partOne] = chunkFrame({ streamId: 1, seq: 2, capturedAtUs: 5, data }, 1000);
+  assert.equal(r.push('cam', partOne!).kind, 'pending');
+  const [whole] = chunkFrame({ streamId: 1, seq: 2, capturedAtUs: 5, data }, 4000);
+  assert.deepEqual(r.push('cam', whole!), { kind: 'rejected', reason: 'inconsistent' });
+
+  // A newer single-chunk frame wins over an older incomplete one.
+  const [next] = chunkFrame({ streamId: 1, seq: 3, capturedAtUs: 5, data }, 4000);
+  assert.equal(r.push('cam', next!).kind, 'frame');
+  const counters = r.counters('cam')!;
+  assert.equal(counters.framesDelivered, 2);
+  assert.equal(counters.framesCorrupt, 1);
+  assert.equal(counters.framesIncomplete, 1);
+  assert.equal(r.pendingByteCount, 0);
+});

@@ -6,7 +6,7 @@ import { retainedText } from '../helpers/mqtt-peek.js';
 import { liveBytes, maxIn, mib, probeEnv } from '../helpers/probe-reader.js';
 import { eventually, sleep, type RunningProcess } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
-import { checkSavedFrames, startAgent, startViewer, type RunningViewer } from '../helpers/stream-rig.js';
+import { checkSavedFrames, startAgent, startViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // Broker crash: mosquitto is killed with SIGKILL mid-stream and started again on the same port 5 s later,
 // with no persistence, so everything retained must come from the agent again.
@@ -64,7 +64,7 @@ test('broker kill -9 and restart: agent reconnects, republishes status/info, str
   const capturedAcross = statsAfter.framesCaptured - lastStatsBefore.framesCaptured;
   const sentAcross = statsAfter.framesSent - lastStatsBefore.framesSent;
   assert.ok(droppedWhileDown >= 5 * 30 * 0.6, `about 150 frames dropped offline while down, got ${droppedWhileDown}`);
-  assert.ok(statsAfter.framesCaptured - statsAfter.framesSent - statsAfter.framesDropped <= 2, 'every captured frame is sent, dropped or the one in flight');
+  assert.ok(statsAfter.framesCaptured - statsAfter.framesSent - statsAfter.framesDropped <= 3, 'every captured frame is sent, dropped, or one of the few in flight');
   // Memory while down against the same length of normal streaming just before (samples follow a full GC).
   const samples = probe.samples();
   const rssNormal = maxIn(samples, beforeKill - 3000, beforeKill, (s) => s.rss);
@@ -77,8 +77,8 @@ test('broker kill -9 and restart: agent reconnects, republishes status/info, str
 
   assert.equal(camera.counters!.framesCorrupt, 0);
   const saved = checkSavedFrames(viewer.saveDir, 'crash', source.frames);
-  assert.equal(await agent.stop('SIGTERM'), 0, agent.output());
-  assert.equal(await viewer.process.stop('SIGTERM'), 0, viewer.process.output());
+  assert.equal(await stopWithin(agent), 0, agent.output());
+  assert.equal(await stopWithin(viewer.process), 0, viewer.process.output());
   const reconnectMs = reconnectedAt - backAt;
   const resumeMs = resumedAt - backAt;
   console.log(`# broker restart: down ${backAt - killedAt} ms; agent reconnected ${reconnectMs} ms and viewer got a new frame ${resumeMs} ms after the broker was back; ` +

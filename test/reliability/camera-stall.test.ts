@@ -10,7 +10,7 @@ import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { eventually, sleep } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
-import { startAgent } from '../helpers/stream-rig.js';
+import { startAgent, stopWithin } from '../helpers/stream-rig.js';
 
 // A camera that stops delivering frames (hung or dead capture program, a source that ran out): after
 // stallTimeout the agent says so in a log line, in its stats ("stalled": true) and in its systemd status,
@@ -105,6 +105,6 @@ test('picam-agent process: a file source that runs out is reported stalled (log 
   const line = await agent.waitFor(/warn +agent: camera stalled: no frame from the source source=file forS=[\d.]+ stallTimeoutS=1.5/, 5000);
   const stats = await eventually(() => monitor.json<Stats>('picam/runsout/stats').find((s) => s.stalled), 5000, 'stalled stats');
   assert.equal(stats.framesCaptured, 10);
-  assert.equal(await agent.stop('SIGTERM'), 0);
+  assert.equal(await stopWithin(agent), 0);
   console.log(`# file source ran out: "${line[0]}"; stats ${JSON.stringify({ stalled: stats.stalled, lastFrameAgeS: stats.lastFrameAgeS, framesCaptured: stats.framesCaptured })}`);
 });

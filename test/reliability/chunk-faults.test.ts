@@ -9,7 +9,7 @@ import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { eventually, sleep } from '../helpers/processes.js';
 import { randomBytes, seededRandom, shuffle } from '../helpers/random.js';
-import { startViewer, type RunningViewer } from '../helpers/stream-rig.js';
+import { startViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // A test publisher sends a camera's frames to a real mosquitto and damages them at given rates: chunks
 // lost, whole frames lost, chunks reordered, duplicated, corrupted, interleaved with the next frame, junk
@@ -146,7 +146,7 @@ test('lost, reordered, duplicated, corrupted chunks: the viewer saves only intac
   assert.equal(rejected['bad-magic'] ?? 0, expected.junk, 'each junk chunk rejected for its header');
   assert.equal(counters.chunksRejected, expected.duplicateChunks + expected.lateChunks + expected.junk);
   assert.equal(api.viewer.pendingBytes, 0, 'nothing left half-assembled');
-  assert.equal(await viewer.process.stop('SIGTERM'), 0);
+  assert.equal(await stopWithin(viewer.process), 0);
   const injected = RATES.map(([f]) => `${f} ${count(f)}`).join(', ');
   console.log(`# chunk faults (seed ${seed}, ${frameCount} frames): injected ${injected}; ` +
     `viewer delivered ${counters.framesDelivered} (${saved.length} saved intact, ${skipped} skipped by the disk writer), incomplete ${counters.framesIncomplete}, corrupt ${counters.framesCorrupt}, missed ${counters.framesMissed}; ` +

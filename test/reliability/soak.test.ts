@@ -4,7 +4,7 @@ import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { median, mib, probeEnv, type ProbeSample } from '../helpers/probe-reader.js';
 import { sleep } from '../helpers/processes.js';
-import { checkSavedFrames, startAgent, startViewer } from '../helpers/stream-rig.js';
+import { checkSavedFrames, startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // Soak: picam-agent streams at 30 fps to picam-viewer through mosquitto for PICAM_SOAK_SECONDS (120 by
 // default, as in CI; set it higher for a long run). Both processes carry a probe that samples RSS, heap
@@ -57,11 +57,11 @@ test(`soak: ${SECONDS} s at 30 fps, agent and viewer memory and event-loop delay
     assert.equal(viewer.process.child.exitCode, null, 'viewer alive');
   }
   const counters = (await viewer.counters('soak'))!;
-  assert.equal(await agent.stop('SIGTERM'), 0, agent.output());
+  assert.equal(await stopWithin(agent), 0, agent.output());
   await sleep(300);
   const [, sent, dropped] = agent.output().match(/agent stopped framesSent=(\d+) framesDropped=(\d+)/)!.map(Number) as [number, number, number];
   const final = (await viewer.counters('soak'))!;
-  assert.equal(await viewer.process.stop('SIGTERM'), 0, viewer.process.output());
+  assert.equal(await stopWithin(viewer.process), 0, viewer.process.output());
   const saved = checkSavedFrames(viewer.saveDir, 'soak', source.frames);
 
   // Samples from when streaming began; the first seconds (start-up, JIT warm-up) are left out.

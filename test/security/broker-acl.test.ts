@@ -10,7 +10,7 @@ import { retainedText } from '../helpers/mqtt-peek.js';
 import { eventually, sleep, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type Account, type SecureBroker } from '../helpers/secure-broker.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
-import { checkSavedFrames, startAgent, startViewer, type RunningViewer } from '../helpers/stream-rig.js';
+import { checkSavedFrames, startAgent, startViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // A real mosquitto configured with docs/examples/mosquitto/{mosquitto.conf,acl}: no anonymous clients,
 // a password file, and an ACL where each camera writes only its own topics and viewers only read.
@@ -81,7 +81,7 @@ test('anonymous clients and wrong passwords are refused (MQTT 3.1.1 and 5); the 
   const line = await agent.waitFor(/warn +agent\/mqtt: broker connection problem .*error="Connection refused: Not authorized" hint="the broker refused the login[^"]*"/);
   await sleep(1500);
   assert.doesNotMatch(agent.output(), /connected to broker/);
-  assert.equal(await agent.stop('SIGTERM'), 0);
+  assert.equal(await stopWithin(agent), 0);
   console.log(`# refused: ${refusals.join('; ')}`);
   console.log(`# agent without an account: ${line[0]}`);
 });
@@ -95,7 +95,7 @@ test('a viewer account cannot publish chunks, status, info or control messages (
     ['picam/porch/frame', chunk(0xbad), false],
     ['picam/porch/status', Buffer.from('offline'), true],
     ['picam/porch/info', Buffer.from('{"protocol":1}'), true],
-    ['picam/porch/control', Buffer.from('reboot'), false],
+    ['picam/porch/set', Buffer.from('{"id":"v1","fps":1}'), false],
   ] as const) {
     const error = await v5.publishAsync(topic, payload, { qos: 1, retain }).then(() => undefined, (e: Error & { code?: number }) => e);
     assert.ok(error, `the broker refuses ${topic} from the viewer account`);
@@ -104,11 +104,12 @@ test('a viewer account cannot publish chunks, status, info or control messages (
     await v5.publishAsync(topic, payload, { qos: 0, retain }); // QoS 0: no answer, silently dropped
   }
   const v4 = await connect('viewer', 4);
-  for (const topic of ['picam/garden/frame', 'picam/porch/frame', 'picam/porch/status', 'picam/porch/control']) {
-    await v4.publishAsync(topic, topic.endsWith('frame') ? chunk(0xbad) : Buffer.from('offline'), { qos: 1, retain: topic.endsWith('status') });
+  for (const topic of ['picam/garden/frame', 'picam/porch/frame', 'picam/porch/status', 'picam/porch/set']) {
+    const payload = topic.endsWith('frame') ? chunk(0xbad) : topic.endsWith('set') ? Buffer.from('{"id":"v2","fps":1}') : Buffer.from('offline');
+    await v4.publishAsync(topic, payload, { qos: 1, retain: topic.endsWith('status') });
   }
   await barrier();
-  const leaked = monitor.seen.filter((m) => m.at >= since && (m.topic === 'picam/garden/frame' || m.topic === 'picam/porch/control' ||
+  const leaked = monitor.seen.filter((m) => m.at >= since && (m.topic === 'picam/garden/frame' || m.topic === 'picam/porch/set' || m.topic === 'picam/porch/result' ||
     (m.topic === 'picam/porch/status' && m.payload.toString() === 'offline') || m.payload.toString() === '{"protocol":1}'));
   assert.deepEqual(leaked.map((m) => m.topic), [], 'nothing the viewer account sent reached any subscriber');
   const bad = monitor.seen.filter((m) => m.at >= since && m.topic === 'picam/porch/frame' && m.payload.readUInt32BE(4) === 0xbad);
@@ -116,7 +117,8 @@ test('a viewer account cannot publish chunks, status, info or control messages (
   assert.equal(await retainedText(sb.url, 'picam/porch/status', 300).catch(() => 'n/a'), 'n/a', 'anonymous peek refused too');
   const status = monitor.texts('picam/porch/status').filter((m) => m.retain || m.at >= since).map((m) => m.text);
   assert.ok(!status.includes('offline'), 'the porch camera never read offline');
-  console.log(`# viewer account: QoS 1 refused with reason 135 on ${refused.join(', ')}; QoS 0 and MQTT 3.1.1 copies silently dropped; the monitor (reads #) received none`);
+  assert.doesNotMatch(porch.output(), /control request/, 'the porch camera never saw a control request');
+  console.log(`# viewer account: QoS 1 refused with reason 135 on ${refused.join(', ')}; QoS 0 and MQTT 3.1.1 copies silently dropped; the monitor (reads #) received none; the camera got no control request`);
 });
 
 test('one camera\'s account cannot write another camera\'s topics, set its retained state or its last will, or read it', async () => {
@@ -128,6 +130,9 @@ test('one camera\'s account cannot write another camera\'s topics, set its retai
     ['picam/porch/status', Buffer.from('offline'), true],
     ['picam/porch/info', Buffer.from('{"protocol":1,"cameraId":"porch"}'), true],
     ['picam/porch/stats', Buffer.from('{}'), false],
+    ['picam/porch/set', Buffer.from('{"id":"g1","fps":1}'), false],
+    ['picam/porch/result', Buffer.from('{"id":"g1","ok":true}'), false],
+    ['picam/porch/snapshot', source.frames[0]!, true],
   ] as const) {
     const error = await garden.publishAsync(topic, payload, { qos: 1, retain }).then(() => undefined, (e: Error & { code?: number }) => e);
     assert.equal(error?.code, 135, `${topic} refused to the garden account`);
@@ -148,6 +153,7 @@ test('one camera\'s account cannot write another camera\'s topics, set its retai
     (m.topic === 'picam/porch/status' && m.payload.toString() === 'offline') ||
     (m.topic === 'picam/porch/info' && m.payload.toString().startsWith('{"protocol":1,"cameraId":"porch"}')) ||
     (m.topic === 'picam/porch/stats' && m.payload.toString() === '{}') ||
+    m.topic === 'picam/porch/set' || m.topic === 'picam/porch/result' || m.topic === 'picam/porch/snapshot' ||
     (m.topic === 'picam/porch/frame' && m.payload.readUInt32BE(4) === 0xbad)));
   assert.deepEqual(foreign.map((m) => m.topic), [], 'nothing garden sent on porch\'s topics reached a subscriber');
   assert.equal((await monitorRetained('picam/porch/status')), 'online', 'porch still reads online');
@@ -155,6 +161,21 @@ test('one camera\'s account cannot write another camera\'s topics, set its retai
   assert.equal(counters.streamRestarts, 0, 'no foreign chunk reached the viewer\'s porch stream');
   assert.equal(counters.framesCorrupt, 0);
   console.log(`# garden account on porch topics: ${codes.join(', ')} (135 = not authorized); will on porch/status never published; subscription to picam/porch/# delivered ${read} messages`);
+});
+
+test('an operator account may send control requests, which the camera reads and answers (the one write a viewer-side account has)', async () => {
+  const since = Date.now();
+  const operator = await connect('operator', 5);
+  const answers: string[] = [];
+  operator.on('message', (_t, p) => answers.push(p.toString()));
+  await operator.subscribeAsync('picam/porch/result', { qos: 1 });
+  await operator.publishAsync('picam/porch/set', '{"id":"op1","fps":8}', { qos: 1 });
+  const answer = await eventually(() => answers.find((a) => a.includes('"op1"')), 5000, 'the answer to op1');
+  assert.equal((JSON.parse(answer) as { ok: boolean }).ok, true, answer);
+  const error = await operator.publishAsync('picam/porch/frame', chunk(0xbad), { qos: 1 }).then(() => undefined, (e: Error & { code?: number }) => e);
+  assert.equal(error?.code, 135, 'an operator still cannot write frames');
+  assert.ok(monitor.texts('picam/porch/result', since).some((m) => m.text.includes('"op1"')));
+  console.log(`# operator account: set accepted and answered on result: ${answer}; frame refused (135)`);
 });
 
 async function monitorRetained(topic: string): Promise<string | undefined> {
@@ -177,7 +198,7 @@ test('picam-agent and picam-viewer stream with their own accounts; an agent writ
   const warning = await stray.waitFor(/warn +agent: the broker refused a message: check that the ACL lets this account write its camera's topics topic=picam\/porch2\/(status|info)/);
   await sleep(1000);
   assert.equal((await viewer.api()).cameras.find((c) => c.cameraId === 'porch2'), undefined, 'nothing of porch2 reached the viewer');
-  assert.equal(await stray.stop('SIGTERM'), 0);
+  assert.equal(await stopWithin(stray), 0);
   // The last will works under the ACL: a killed agent reads offline.
   await garden.stop('SIGKILL');
   await eventually(async () => ((await monitorRetained('picam/garden/status')) === 'offline' ? true : undefined), 5000, 'garden offline by its will');

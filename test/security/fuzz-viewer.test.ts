@@ -7,7 +7,7 @@ import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { maxIn, mib, probeEnv } from '../helpers/probe-reader.js';
 import { eventually, sleep } from '../helpers/processes.js';
 import { seededRandom } from '../helpers/random.js';
-import { checkSavedFrames, startAgent, startViewer } from '../helpers/stream-rig.js';
+import { checkSavedFrames, startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // 100,000 random and mutated messages on the camera topics of a running picam-viewer while a real
 // picam-agent streams in the same run: the viewer stays up, its memory stays bounded, and the genuine
@@ -71,7 +71,7 @@ test(`fuzz: ${TOTAL} junk messages on the camera topics; viewer stays up, memory
   for (let i = 1; i < progress.length; i++) assert.ok(progress[i]! > progress[i - 1]!, `genuine frames arrived during every stretch of the fuzz: ${progress.join(', ')}`);
   const expected = ((Date.now() - fuzzStart) / 1000) * 15;
   assert.ok(deliveredDuring >= expected * 0.5, `genuine frames during the fuzz: ${deliveredDuring} of about ${Math.round(expected)}`);
-  assert.equal(await agent.stop('SIGTERM'), 0);
+  assert.equal(await stopWithin(agent), 0);
   const saved = checkSavedFrames(viewer.saveDir, 'genuine', source.frames);
 
   const samples = probe.samples();
@@ -84,7 +84,7 @@ test(`fuzz: ${TOTAL} junk messages on the camera topics; viewer stays up, memory
   assert.ok(rssPeak - rssBefore < 96 * 1024 * 1024, `viewer RSS peak ${mib(rssPeak)} MiB (before ${mib(rssBefore)} MiB)`);
   assert.ok(rssPeak - rssFirstHalf < 32 * 1024 * 1024, `viewer RSS levels off: ${mib(rssFirstHalf)} MiB peak in the first half, ${mib(rssPeak)} MiB overall`);
   assert.ok(api.viewer.pendingBytes < 1024 * 1024, `junk frames in flight were all dropped after the timeout (${api.viewer.pendingBytes} bytes pending)`);
-  assert.equal(await viewer.process.stop('SIGTERM'), 0, 'the viewer stops cleanly after the fuzz');
+  assert.equal(await stopWithin(viewer.process), 0, 'the viewer stops cleanly after the fuzz');
 
   const kinds = [...fuzz.counts].map(([k, n]) => `${k} ${n}`).join(', ');
   const rejected = Object.entries(api.viewer.rejectedChunks).map(([k, n]) => `${k} ${n}`).join(', ');

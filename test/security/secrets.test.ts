@@ -8,7 +8,7 @@ import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { AGENT_CLI, eventually, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
-import { startAgent, startViewer } from '../helpers/stream-rig.js';
+import { startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // Passwords and keys must never show: not in log lines (even at debug level), not in stats or info, not
 // in error messages, not on the command line that `ps` shows.
@@ -65,7 +65,7 @@ test('secrets never appear in logs, stats, info, errors, the page API or ps outp
   assert.ok(environ(processes[1]![1].child.pid!).includes(sb.passwords.porch));
   places.push(['viewer /api/cameras', JSON.stringify(await viewer.api())]);
   places.push(['viewer page', await (await fetch(`${viewer.url}/`)).text()]);
-  for (const [name, p] of processes) assert.equal(await p.stop('SIGTERM'), 0, `${name} stops cleanly`);
+  for (const [name, p] of processes) assert.equal(await stopWithin(p), 0, `${name} stops cleanly`);
   for (const [name, p] of processes) places.push([`${name}: output`, p.output()]);
   const byTopic = new Map<string, number>();
   for (const m of monitor.seen) {

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { VIEWER_CLI, eventually, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
-import { checkSavedFrames, startAgent, startViewer } from '../helpers/stream-rig.js';
+import { checkSavedFrames, startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // TLS against the documented mosquitto configuration: certificates and host names are always verified,
 // and every way it can go wrong ends in a log line that says what to fix, never in a silent fallback.
@@ -28,7 +28,7 @@ async function refusedWith(p: RunningProcess, pattern: RegExp): Promise<string> 
   const line = await p.waitFor(pattern, 10_000);
   await sleep(1500);
   assert.doesNotMatch(p.output(), /connected to broker/, 'never connected');
-  assert.equal(await p.stop('SIGTERM'), 0);
+  assert.equal(await stopWithin(p), 0);
   return line[0];
 }
 
@@ -38,8 +38,8 @@ test('mqtts:// with caFile: agent and viewer connect with verified certificates 
   const garden = agent(sb.tlsUrl, 'garden', ['--ca-file', sb.pki.ca]);
   await garden.waitFor(/first frame published/);
   await eventually(async () => ((await viewer.counters('garden'))?.framesDelivered ?? 0) >= 10 || undefined, 15_000, '10 frames over TLS');
-  assert.equal(await garden.stop('SIGTERM'), 0);
-  assert.equal(await viewer.process.stop('SIGTERM'), 0);
+  assert.equal(await stopWithin(garden), 0);
+  assert.equal(await stopWithin(viewer.process), 0);
   const saved = checkSavedFrames(viewer.saveDir, 'garden', source.frames);
   assert.match(sb.broker.log(), /New client connected from 127\.0\.0\.1:\d+ as picam-agent-garden-[0-9a-f]+ \(p5, c1, k10, u'garden'\)/);
   console.log(`# TLS: agent (mqtts://127.0.0.1, caFile) → viewer (mqtts://localhost, caFile): ${saved.length} frames byte-identical`);
@@ -69,6 +69,6 @@ test('a broker that demands client certificates: refused without one, streams wi
   const line = await refusedWith(without, /broker connection problem .* hint="TLS: the broker wants a client certificate; set certFile and keyFile"/);
   const withCert = agent(sb.clientCertUrl, 'garden', ['--ca-file', sb.pki.ca, '--cert-file', sb.pki.clientCert, '--key-file', sb.pki.clientKey]);
   await withCert.waitFor(/first frame published/);
-  assert.equal(await withCert.stop('SIGTERM'), 0);
+  assert.equal(await stopWithin(withCert), 0);
   console.log(`# client certificate required, none given: ${line}; with certFile/keyFile: streaming`);
 });

@@ -1,0 +1,59 @@
+import { cameraTopic } from '../protocol/topics.js';
+
+/**
+ * Home Assistant MQTT discovery documents for one camera, following the documented schema
+ * (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery):
+ * `<discovery prefix>/<component>/<node_id>/<object_id>/config`, retained, JSON with full key names.
+ *
+ * - camera (https://www.home-assistant.io/integrations/camera.mqtt/): `topic` carries whole JPEG images;
+ *   Home Assistant cannot reassemble our chunks, so the agent publishes a whole frame to `<base>/snapshot`.
+ * - binary_sensor (https://www.home-assistant.io/integrations/binary_sensor.mqtt/), device class
+ *   `connectivity`, on our retained `status` topic.
+ * - sensor (https://www.home-assistant.io/integrations/sensor.mqtt/) for the frame rate and dropped frames,
+ *   read from the `stats` JSON with a value template.
+ */
+export interface DiscoveryMessage {
+  topic: string;
+  payload: Record<string, unknown>;
+}
+
+export interface DiscoveryInput {
+  discoveryPrefix: string;
+  prefix: string;
+  cameraId: string;
+  source: string;
+  version: string;
+}
+
+export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
+  const { discoveryPrefix, prefix, cameraId } = input;
+  const node = `picam_${cameraId.replace(/-/g, '_')}`;
+  const status = cameraTopic(prefix, cameraId, 'status');
+  const stats = cameraTopic(prefix, cameraId, 'stats');
+  const device = {
+    identifiers: [node],
+    name: `picam ${cameraId}`,
+    manufacturer: 'picam-mqtt',
+    model: `picam-agent (${input.source})`,
+    sw_version: input.version,
+  };
+  const availability = { availability_topic: status, payload_available: 'online', payload_not_available: 'offline' };
+  return [
+    {
+      topic: `${discoveryPrefix}/camera/${node}/camera/config`,
+      payload: { name: 'Camera', unique_id: `${node}_camera`, topic: cameraTopic(prefix, cameraId, 'snapshot'), ...availability, device },
+    },
+    {
+      topic: `${discoveryPrefix}/binary_sensor/${node}/online/config`,
+      payload: { name: 'Online', unique_id: `${node}_online`, state_topic: status, payload_on: 'online', payload_off: 'offline', device_class: 'connectivity', device },
+    },
+    {
+      topic: `${discoveryPrefix}/sensor/${node}/fps/config`,
+      payload: { name: 'Frame rate', unique_id: `${node}_fps`, state_topic: stats, value_template: '{{ value_json.fps }}', unit_of_measurement: 'fps', state_class: 'measurement', ...availability, device },
+    },
+    {
+      topic: `${discoveryPrefix}/sensor/${node}/dropped/config`,
+      payload: { name: 'Frames dropped', unique_id: `${node}_dropped`, state_topic: stats, value_template: '{{ value_json.framesDropped }}', state_class: 'total_increasing', ...availability, device },
+    },
+  ];
+}

@@ -1,0 +1,104 @@
+/**
+ * Remote control (protocol v1 extension): a JSON request on `<prefix>/<cameraId>/set`, answered on
+ * `<prefix>/<cameraId>/result`. Pure validation; docs/PROTOCOL.md §8 is the description.
+ */
+
+export const ROTATIONS = [0, 90, 180, 270] as const;
+export type Rotation = (typeof ROTATIONS)[number];
+
+/** What a request may change. Every field is optional; a request must carry at least one. */
+export interface ControlChanges {
+  fps?: number;
+  width?: number;
+  height?: number;
+  quality?: number;
+  rotation?: Rotation;
+  hflip?: boolean;
+  vflip?: boolean;
+}
+
+export interface ControlRequest {
+  /** Echoed in the result, so a caller can match answers to requests. */
+  id?: string;
+  changes: ControlChanges;
+  /** Publish the next frame whole on the `snapshot` topic. */
+  snapshot: boolean;
+}
+
+export interface ControlResult {
+  id?: string;
+  ok: boolean;
+  /** The settings in force after the request (on success). */
+  settings?: Record<string, unknown>;
+  /** True when the camera had to be restarted to apply the change. */
+  restarted?: boolean;
+  /** Why the request was rejected; nothing was changed. */
+  error?: string;
+}
+
+const LIMITS = {
+  fps: [0.1, 120],
+  width: [16, 7680],
+  height: [16, 4320],
+  quality: [1, 100],
+} as const;
+
+const KNOWN = new Set(['id', 'fps', 'width', 'height', 'quality', 'rotation', 'hflip', 'vflip', 'snapshot']);
+
+export type ParsedControl = { ok: true; request: ControlRequest } | { ok: false; id?: string; error: string };
+
+export function parseControlRequest(payload: Uint8Array): ParsedControl {
+  if (payload.length > 4096) return { ok: false, error: 'request larger than 4096 bytes' };
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(payload).toString('utf8'));
+  } catch {
+    return { ok: false, error: 'request is not valid JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: 'request must be a JSON object' };
+  const v = value as Record<string, unknown>;
+  const id = typeof v.id === 'string' && v.id.length <= 64 ? v.id : undefined;
+  const fail = (error: string): ParsedControl => ({ ok: false, id, error });
+  if (v.id !== undefined && id === undefined) return fail('"id" must be text of at most 64 characters');
+  const unknown = Object.keys(v).filter((k) => !KNOWN.has(k));
+  if (unknown.length > 0) return fail(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; allowed: ${[...KNOWN].join(', ')}`);
+  const changes: ControlChanges = {};
+  for (const [key, [min, max]] of Object.entries(LIMITS) as Array<[keyof typeof LIMITS, readonly [number, number]]>) {
+    const x = v[key];
+    if (x === undefined) continue;
+    if (typeof x !== 'number' || !Number.isFinite(x) || (key !== 'fps' && !Number.isInteger(x)) || x < min || x > max) {
+      return fail(`"${key}" must be ${key === 'fps' ? 'a number' : 'a whole number'} from ${min} to ${max}`);
+    }
+    changes[key] = x;
+  }
+  if ((changes.width === undefined) !== (changes.height === undefined)) return fail('"width" and "height" must be given together');
+  if (v.rotation !== undefined) {
+    if (!ROTATIONS.includes(v.rotation as Rotation)) return fail(`"rotation" must be one of ${ROTATIONS.join(', ')}`);
+    changes.rotation = v.rotation as Rotation;
+  }
+  for (const key of ['hflip', 'vflip'] as const) {
+    if (v[key] === undefined) continue;
+    if (typeof v[key] !== 'boolean') return fail(`"${key}" must be true or false`);
+    changes[key] = v[key] as boolean;
+  }
+  if (v.snapshot !== undefined && v.snapshot !== true) return fail('"snapshot" may only be true');
+  const snapshot = v.snapshot === true;
+  if (Object.keys(changes).length === 0 && !snapshot) return fail('request changes nothing: give fps, width+height, quality, rotation, hflip, vflip or snapshot');
+  return { ok: true, request: { id, changes, snapshot } };
+}
+
+/** Validates a `result` payload; undefined when it is not one. */
+export function parseControlResult(payload: Uint8Array): ControlResult | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(payload).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.ok !== 'boolean') return undefined;
+  if (v.id !== undefined && typeof v.id !== 'string') return undefined;
+  if (v.error !== undefined && typeof v.error !== 'string') return undefined;
+  return v as unknown as ControlResult;
+}
