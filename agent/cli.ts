@@ -8,6 +8,7 @@ import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
 import { createSource, type CaptureSettings } from './capture/registry.js';
 import { AGENT_ENV_PREFIX, agentOptions, captureSettings } from './config.js';
+import { SystemdNotifier } from './systemd-notifier.js';
 
 const USAGE = `picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)
 
@@ -34,7 +35,16 @@ await runCli('picam-agent', async () => {
     if (error instanceof ConfigError) throw error; // already names the field (e.g. --rotation for rpicam)
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
-  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password, tls });
-  await agent.start();
+  // Under systemd (Type=notify) this reports READY/STATUS/STOPPING and feeds the watchdog; elsewhere a no-op.
+  const lifecycle = new SystemdNotifier({ logger: logger.child('systemd') });
+  lifecycle.start();
+  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password, tls, lifecycle });
+  try {
+    await agent.start();
+  } catch (error) {
+    // The notifier's watchdog timer would otherwise keep the process alive after a failed start.
+    await agent.stop().catch(() => undefined);
+    throw error;
+  }
   return agent;
 });

@@ -1,6 +1,6 @@
 import type { IClientPublishOptions } from 'mqtt';
 import type { Logger } from '../common/logger.js';
-import { chunkFrame } from '../protocol/chunker.js';
+import { chunkBufferSize, chunkFrame } from '../protocol/chunker.js';
 import { effectiveChunkPayload } from '../protocol/packet-size.js';
 import type { CapturedFrame } from './capture/frame-source.js';
 import type { StreamStats } from './stream-stats.js';
@@ -30,11 +30,17 @@ interface Pending {
   seq: number;
 }
 
+/** Payload bytes of the acknowledged tail chunk: small, since MQTT.js copies every QoS 1 message it stores. */
+const TAIL_BYTES = 64;
+
 /**
  * Sends frames as chunk messages. A frame counts as in flight until the broker has acknowledged its last
  * chunk: that chunk goes at QoS 1, and since one TCP connection keeps order, its PUBACK means the broker has
  * every chunk of the frame. At most `maxInFlight` frames are in flight and one more waits; a newer frame
  * replaces the waiting one (newest wins), and a frame arriving while the link is down is dropped at once.
+ *
+ * The acknowledged chunk carries only the frame's last 64 bytes, and the chunk buffers are reused once a frame
+ * is acknowledged (by then every byte of it has left the socket), so the pacing costs little CPU.
  *
  * Waiting for the broker rather than for the local socket matters: the kernel's socket buffers hold
  * megabytes, so "written to the socket" says nothing about a slow uplink and would let seconds of stale
@@ -50,6 +56,8 @@ export class FramePublisher {
   private readonly maxInFlight: number;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
+  /** Chunk buffers of acknowledged frames, ready for reuse (at most maxInFlight). */
+  private readonly spareBuffers: Buffer[] = [];
 
   constructor(
     private readonly link: PublishLink,
@@ -106,10 +114,14 @@ export class FramePublisher {
 
   private async send({ frame, seq }: Pending): Promise<void> {
     let chunks: Buffer[];
+    const tailBytes = this.options.qos === 0 ? TAIL_BYTES : undefined;
+    let buffer: Buffer | undefined;
     try {
       const payload = effectiveChunkPayload(this.options.chunkSize, this.options.topic, this.link.maxPacketSize);
-      chunks = chunkFrame({ streamId: this.options.streamId, seq, capturedAtUs: frame.capturedAtUs, data: frame.data }, payload);
+      buffer = this.bufferFor(chunkBufferSize(frame.data.length, payload, tailBytes));
+      chunks = chunkFrame({ streamId: this.options.streamId, seq, capturedAtUs: frame.capturedAtUs, data: frame.data }, payload, { tailBytes, into: buffer });
     } catch (error) {
+      if (buffer) this.spareBuffers.push(buffer);
       this.stats.dropped('too-large');
       this.logger.warn('frame cannot be sent', { seq, bytes: frame.data.length, error: (error as Error).message });
       return;
@@ -119,12 +131,21 @@ export class FramePublisher {
       // All chunks are handed to MQTT.js at once (it writes them in order); awaiting them is the back-pressure.
       await Promise.all(chunks.map((chunk, i) => this.link.publish(this.options.topic, chunk, i === last ? this.lastOptions : this.bodyOptions)));
     } catch {
+      // The buffer is not reused: a socket that failed mid-write may still hold parts of it.
       this.stats.dropped('offline');
       return;
     }
+    this.spareBuffers.push(buffer);
     let bytes = 0;
     for (const chunk of chunks) bytes += chunk.length;
     this.stats.sent(bytes, chunks.length);
     this.onSent(seq, bytes);
+  }
+
+  /** A spare buffer of at least `size` bytes, or a new one with room to grow. */
+  private bufferFor(size: number): Buffer {
+    const spare = this.spareBuffers.pop();
+    if (spare && spare.length >= size) return spare;
+    return Buffer.allocUnsafe(Math.ceil(size * 1.25));
   }
 }

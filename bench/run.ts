@@ -110,10 +110,24 @@ async function main(): Promise<number> {
   const transport: BenchResults['transport'] = [];
   let sweep: BenchResults['sweep'];
   let broker: RunningBroker | undefined;
+  let stopping = false;
+  // A bound on the whole run, so a wedged peer can never make `npm run bench` hang.
+  const deadlineMin = mode === 'quick' ? 3 : 10;
+  setTimeout(() => {
+    process.stderr.write(`picam bench failed: not finished after ${deadlineMin} minutes; aborting\n`);
+    process.exit(1);
+  }, deadlineMin * 60_000).unref();
   try {
     if (phases.has('transport') || phases.has('sweep')) {
       broker = await startMosquitto({ extraConfig: options.noDelay ? ['set_tcp_nodelay true'] : [] });
       logger.info('broker started', { url: broker.url });
+      // Without its broker every peer would wait for frames forever: say so and stop instead.
+      const started = broker;
+      started.process.once('exit', (code, signal) => {
+        if (stopping) return;
+        process.stderr.write(`picam bench failed: the bench's mosquitto exited (${signal ?? code}) mid-run\n${started.log().slice(-2000)}\n`);
+        process.exit(1);
+      });
     }
     const planFor = (resolution: string, overrides: Partial<TransportPlan> = {}): TransportPlan => ({
       brokerUrl: broker!.url, brokerPid: broker!.process.pid!, frameDir: frameDirs[resolution]!, jpegBytes: jpegBytes(resolution),
@@ -139,6 +153,7 @@ async function main(): Promise<number> {
       sweep = { resolution, jpegBytes: plan.jpegBytes, ceiling, sizes };
     }
   } finally {
+    stopping = true;
     await broker?.stop();
   }
 

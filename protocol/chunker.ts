@@ -8,30 +8,55 @@ export interface FrameToChunk {
   data: Uint8Array;
 }
 
+export interface ChunkOptions {
+  /**
+   * Give the last `tailBytes` of the frame a chunk of their own. The agent sends that chunk at QoS 1 to learn
+   * when the broker has the frame; a small one keeps the acknowledged message (which MQTT.js copies into its
+   * store) cheap. Undefined: the last chunk is simply the remainder.
+   */
+  tailBytes?: number;
+  /** Write the chunks into this buffer when it is large enough (see chunkBufferSize), instead of a new one. */
+  into?: Buffer;
+}
+
+/** Bytes needed to hold all chunks of a frame of `length` bytes. */
+export function chunkBufferSize(length: number, maxPayload: number, tailBytes?: number): number {
+  return length + chunkCount(length, maxPayload, tailBytes) * HEADER_LENGTH;
+}
+
+function chunkCount(length: number, maxPayload: number, tailBytes: number | undefined): number {
+  const tail = tailBytes !== undefined && length > tailBytes ? tailBytes : 0;
+  return Math.ceil((length - tail) / maxPayload) + (tail > 0 ? 1 : 0);
+}
+
 /**
- * Splits one frame into chunk messages (header + payload). Every chunk but the last carries exactly
- * `maxPayload` bytes. All chunks are views into one allocation, so a frame costs one copy.
+ * Splits one frame into chunk messages (header + payload): chunks of `maxPayload` bytes, then the remainder,
+ * and, with `tailBytes`, a final small chunk. All chunks are views into one buffer, so a frame costs one
+ * copy; with `into`, not even an allocation.
  */
-export function chunkFrame(frame: FrameToChunk, maxPayload: number): Buffer[] {
+export function chunkFrame(frame: FrameToChunk, maxPayload: number, options: ChunkOptions = {}): Buffer[] {
   const length = frame.data.length;
   if (length === 0) throw new RangeError('cannot chunk an empty frame');
   if (!Number.isInteger(maxPayload) || maxPayload < 1) throw new RangeError(`chunk payload size must be a positive integer, got ${maxPayload}`);
-  const count = Math.ceil(length / maxPayload);
+  const count = chunkCount(length, maxPayload, options.tailBytes);
   if (count > MAX_CHUNK_COUNT) {
     throw new RangeError(`frame of ${length} bytes needs ${count} chunks of ${maxPayload} bytes; the limit is ${MAX_CHUNK_COUNT}`);
   }
+  const tailStart = options.tailBytes !== undefined && length > options.tailBytes ? length - options.tailBytes : length;
   const crc = crc32(frame.data);
-  const all = Buffer.allocUnsafe(length + count * HEADER_LENGTH);
+  const size = length + count * HEADER_LENGTH;
+  const all = options.into && options.into.length >= size ? options.into : Buffer.allocUnsafe(size);
   const chunks: Buffer[] = new Array(count);
   let at = 0;
+  let offset = 0;
   for (let index = 0; index < count; index++) {
-    const offset = index * maxPayload;
-    const end = Math.min(offset + maxPayload, length);
+    const end = index === count - 1 ? length : Math.min(offset + maxPayload, tailStart);
     writeHeader(all, { streamId: frame.streamId, seq: frame.seq, index, count, frameLength: length, offset, crc, capturedAtUs: frame.capturedAtUs }, at);
     all.set(frame.data.subarray(offset, end), at + HEADER_LENGTH);
-    const size = HEADER_LENGTH + end - offset;
-    chunks[index] = all.subarray(at, at + size);
-    at += size;
+    const chunkSize = HEADER_LENGTH + end - offset;
+    chunks[index] = all.subarray(at, at + chunkSize);
+    at += chunkSize;
+    offset = end;
   }
   return chunks;
 }

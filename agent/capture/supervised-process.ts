@@ -158,7 +158,9 @@ export class SupervisedProcess {
     this.restartTimer = undefined;
     if (this.stopping || !this.guard) return;
     const { command, args } = this.guard.wrap(this.executable, this.options.args);
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.options.env ?? process.env });
+    // The unit has NotifyAccess=all for systemd-notify; a camera program must not be able to speak for us.
+    const { NOTIFY_SOCKET: _notify, WATCHDOG_USEC: _usec, WATCHDOG_PID: _pid, ...env } = this.options.env ?? process.env;
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const now = Date.now();
     const run: Run = {
       child,

@@ -3,18 +3,7 @@ import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { MjpegSplitter, type MjpegSplitterStats } from '../../agent/capture/mjpeg-splitter.js';
 import { ffmpegFrames, headerSegments, isWholeJpeg, withExif } from '../helpers/jpeg-tools.js';
-
-/** Small deterministic PRNG so a failing fuzz case can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/random.js';
 
 interface Run {
   frames: Buffer[];
@@ -136,7 +125,7 @@ describe('MjpegSplitter', () => {
   });
 
   it('skips and counts garbage between frames and after EOI', () => {
-    const rnd = mulberry32(7);
+    const rnd = seededRandom(7);
     const junk = [garbage(rnd, 100), garbage(rnd, 1), garbage(rnd, 3000), Buffer.from([0xff, 0xff, 0xff])];
     const stream = Buffer.concat([junk[0]!, plain[0]!, junk[1]!, plain[1]!, junk[2]!, plain[2]!, junk[3]!]);
     const run = split([stream]);
@@ -180,7 +169,7 @@ describe('MjpegSplitter', () => {
     const small = plain[0]!;
     const big = withThumbnails[0]!;
     assert.ok(big.length > small.length);
-    const run = split(randomChunks(Buffer.concat([small, big, small, big, small]), mulberry32(3)), small.length + 10);
+    const run = split(randomChunks(Buffer.concat([small, big, small, big, small]), seededRandom(3)), small.length + 10);
     assert.equal(run.frames.length, 3);
     assert.ok(run.frames.every((f) => f.equals(small)));
     assert.equal(run.stats.oversizeFrames, 2);
@@ -202,7 +191,7 @@ describe('MjpegSplitter', () => {
     const baseSeed = Number(process.env.SPLITTER_FUZZ_SEED ?? Date.now() % 1e9);
     for (let iteration = 0; iteration < 300; iteration++) {
       const seed = baseSeed + iteration;
-      const rnd = mulberry32(seed);
+      const rnd = seededRandom(seed);
       const parts: Buffer[] = [];
       const expected: Buffer[] = [];
       let previousTruncated = false;
@@ -246,7 +235,7 @@ describe('MjpegSplitter', () => {
     const max = Math.max(...pool.map((f) => f.length)) + 64;
     for (let iteration = 0; iteration < 200; iteration++) {
       const seed = baseSeed + iteration;
-      const rnd = mulberry32(seed);
+      const rnd = seededRandom(seed);
       const stream = Buffer.concat(Array.from({ length: 8 }, () => pool[Math.floor(rnd() * pool.length)]!));
       const flips = 1 + Math.floor(rnd() * 20);
       for (let i = 0; i < flips; i++) {

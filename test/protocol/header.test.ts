@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
 import { crc32, crc32Portable } from '../../protocol/crc32.js';
-import { chunkFrame } from '../../protocol/chunker.js';
+import { chunkBufferSize, chunkFrame } from '../../protocol/chunker.js';
 import { decodeChunk, HEADER_LENGTH, writeHeader, type ChunkHeader } from '../../protocol/header.js';
 import { effectiveChunkPayload, publishOverhead } from '../../protocol/packet-size.js';
 import { isNewer, gapBetween } from '../../protocol/sequence.js';
@@ -106,4 +106,19 @@ test('sequence comparison survives the u32 wrap', () => {
   assert.ok(!isNewer(0xffffffff, 0));
   assert.ok(!isNewer(5, 5));
   assert.equal(gapBetween(2, 0xffffffff), 2);
+});
+
+test('chunkFrame with a tail: the last chunk holds only the last tailBytes; a reused buffer gives the same chunks', () => {
+  const data = randomBytes(seededRandom(2), 1000);
+  const chunks = chunkFrame({ streamId: 1, seq: 1, capturedAtUs: 0, data }, 300, { tailBytes: 64 });
+  assert.deepEqual(chunks.map((c) => c.length - HEADER_LENGTH), [300, 300, 300, 36, 64]);
+  const into = Buffer.alloc(chunkBufferSize(1000, 300, 64) + 10, 0xaa);
+  const reused = chunkFrame({ streamId: 1, seq: 1, capturedAtUs: 0, data }, 300, { tailBytes: 64, into });
+  assert.ok(reused.every((c) => c.buffer === into.buffer), 'chunks are views of the given buffer');
+  assert.deepEqual(reused.map((c) => Buffer.from(c)), chunks.map((c) => Buffer.from(c)));
+  const small = chunkFrame({ streamId: 1, seq: 1, capturedAtUs: 0, data: data.subarray(0, 50) }, 300, { tailBytes: 64 });
+  assert.equal(small.length, 1, 'a frame no larger than the tail is one chunk');
+  const rebuilt = Buffer.alloc(1000);
+  for (const c of chunks) { const d = decodeChunk(c); assert.ok(d.ok); rebuilt.set(d.payload, d.header.offset); }
+  assert.deepEqual(rebuilt, data);
 });

@@ -10,6 +10,7 @@ import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { eventually, sleep } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
+import { startNotifySocket } from '../helpers/notify-socket.js';
 import { startAgent, stopWithin } from '../helpers/stream-rig.js';
 
 // A camera that stops delivering frames (hung or dead capture program, a source that ran out): after
@@ -107,4 +108,25 @@ test('picam-agent process: a file source that runs out is reported stalled (log 
   assert.equal(stats.framesCaptured, 10);
   assert.equal(await stopWithin(agent), 0);
   console.log(`# file source ran out: "${line[0]}"; stats ${JSON.stringify({ stalled: stats.stalled, lastFrameAgeS: stats.lastFrameAgeS, framesCaptured: stats.framesCaptured })}`);
+});
+
+test('under systemd: the stalled camera shows in STATUS= and WATCHDOG=1 pings stop, so the watchdog would restart the service', async () => {
+  broker ??= await startMosquitto();
+  const { dir } = await makeJpegFolder(20, 160, 120);
+  const notify = await startNotifySocket();
+  cleanup.push(() => notify.stop());
+  // A 1 s watchdog: the agent checks every 0.5 s and pings only if a frame went out since the last check.
+  const agent = startAgent(broker.url, 'watchdog', dir, 10, ['--no-loop', '--stall-timeout', '1'], { NOTIFY_SOCKET: notify.address, WATCHDOG_USEC: '1000000' });
+  cleanup.push(() => agent.stop('SIGKILL'));
+  await notify.waitFor((d) => d.fields.READY === '1', 10_000);
+  const stalled = await notify.waitFor((d) => /^stalled: no frame from the file source/.test(d.fields.STATUS ?? ''), 10_000);
+  const pingsBefore = notify.messages().filter((d) => d.fields.WATCHDOG === '1' && d.at < stalled.at);
+  assert.ok(pingsBefore.length >= 2, `watchdog pings while frames flowed (${pingsBefore.length})`);
+  await sleep(2500);
+  // A ping already on its way when the stall was declared may still land just after it.
+  const pingsAfter = notify.messages().filter((d) => d.fields.WATCHDOG === '1' && d.at > stalled.at + 600);
+  assert.deepEqual(pingsAfter.map((d) => d.at - stalled.at), [], 'no watchdog ping while the camera is stalled');
+  assert.equal(await stopWithin(agent), 0);
+  assert.ok(notify.messages().some((d) => d.fields.STOPPING === '1'));
+  console.log(`# systemd: ${pingsBefore.length} WATCHDOG=1 pings while streaming, then STATUS="${stalled.fields.STATUS}" and none for 2.5 s`);
 });
