@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../common/logger.js';
-import { MqttConnection } from '../common/mqtt-connection.js';
+import { MqttConnection, PublishRefusedError } from '../common/mqtt-connection.js';
+import type { TlsMaterial } from '../common/tls-files.js';
 import { parseControlRequest, type ControlRequest, type ControlResult } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/header.js';
 import type { CameraInfo } from '../protocol/messages.js';
@@ -14,6 +15,7 @@ import { FramePublisher } from './frame-publisher.js';
 import { discoveryMessages } from './homeassistant.js';
 import { noLifecycle, type LifecycleReporter } from './lifecycle.js';
 import { SnapshotPublisher } from './snapshot-publisher.js';
+import { StallWatch, type StallChange } from './stall-watch.js';
 import { StreamStats } from './stream-stats.js';
 
 export interface AgentDeps {
@@ -26,6 +28,8 @@ export interface AgentDeps {
   version: string;
   /** Password read from the environment, the config file or passwordFile (never a flag). */
   password?: string;
+  /** TLS files' contents (loadTlsFiles), when configured. */
+  tls?: TlsMaterial;
   lifecycle?: LifecycleReporter;
 }
 
@@ -42,6 +46,8 @@ export class Agent {
   private readonly connection: MqttConnection;
   private readonly publisher: FramePublisher;
   private readonly snapshots: SnapshotPublisher;
+  private readonly stall: StallWatch;
+  private readonly refusalsLogged = new Set<string>();
   private readonly lifecycle: LifecycleReporter;
   private readonly topics: Record<TopicKind, string>;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -64,6 +70,9 @@ export class Agent {
         protocolVersion: mqttVersion,
         username: config.username,
         password: deps.password,
+        keepaliveS: config.keepalive,
+        tls: deps.tls,
+        caFile: config.caFile,
         will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
         onConnect: () => this.announce(),
         onMessage: (topic, payload) => { if (topic === this.topics.set) void this.handleControl(payload); },
@@ -83,6 +92,7 @@ export class Agent {
       logger.child('publisher'),
       () => this.onFrameSent(),
     );
+    this.stall = new StallWatch({ timeoutMs: config.stallTimeout * 1000 }, (change) => this.onStallChange(change));
     this.snapshots = new SnapshotPublisher(this.connection, this.topics.snapshot, logger.child('snapshot'));
     this.camera = new CameraControl(deps.source, captureSettings(config), deps.recreateSource, logger.child('camera'), () => this.publishInfo());
     if (config.adaptive) {
@@ -102,6 +112,7 @@ export class Agent {
     try {
       await this.camera.start({
         frame: (frame) => {
+          this.stall.frameArrived();
           this.snapshots.offer(frame);
           this.publisher.offer(frame);
         },
@@ -116,6 +127,7 @@ export class Agent {
       await this.stop().catch(() => undefined);
       throw error;
     }
+    this.stall.start();
     this.timers.push(setInterval(() => this.publishStats(), config.statsInterval * 1000));
     if (this.adaptive) this.timers.push(setInterval(() => void this.adapt(), config.adaptInterval * 1000));
     if (config.homeassistant) this.timers.push(setInterval(() => void this.snapshots.request(), config.haSnapshotInterval * 1000));
@@ -132,6 +144,7 @@ export class Agent {
     const { logger } = this.deps;
     this.lifecycle.stopping();
     for (const timer of this.timers) clearInterval(timer);
+    this.stall.stop();
     this.snapshots.cancel();
     await this.camera.stop();
     await this.publisher.stop();
@@ -169,7 +182,7 @@ export class Agent {
   private announce(): void {
     const { config } = this.deps;
     const retained = { qos: 1 as const, retain: true };
-    void this.connection.publish(this.topics.status, Buffer.from('online'), retained).catch(() => undefined);
+    void this.connection.publish(this.topics.status, Buffer.from('online'), retained).catch((error: Error) => this.onRefused(error));
     this.publishInfo();
     if (config.control) {
       this.connection.subscribe([this.topics.set], 1).catch((error: Error) => this.deps.logger.warn('cannot subscribe to the control topic', { error: error.message }));
@@ -183,7 +196,26 @@ export class Agent {
 
   private publishInfo(): void {
     if (!this.connection.connected) return;
-    void this.connection.publish(this.topics.info, Buffer.from(JSON.stringify(this.info())), { qos: 1, retain: true }).catch(() => undefined);
+    void this.connection.publish(this.topics.info, Buffer.from(JSON.stringify(this.info())), { qos: 1, retain: true }).catch((error: Error) => this.onRefused(error));
+  }
+
+  /** A broker ACL refusing our own topics is a deployment mistake worth one line per topic, not silence. */
+  private onRefused(error: Error): void {
+    if (!(error instanceof PublishRefusedError) || this.refusalsLogged.has(error.topic)) return;
+    this.refusalsLogged.add(error.topic);
+    this.deps.logger.warn('the broker refused a message: check that the ACL lets this account write its camera\'s topics', { topic: error.topic, reason: error.message });
+  }
+
+  private onStallChange(change: StallChange): void {
+    const { logger, config } = this.deps;
+    const source = this.camera.activeSource.kind;
+    if (change.stalled) {
+      logger.warn('camera stalled: no frame from the source', { source, forS: round1(change.sinceLastFrameMs / 1000), stallTimeoutS: config.stallTimeout });
+    } else {
+      logger.info('camera frames resumed', { source, stalledForS: round1(change.stalledForMs / 1000) });
+    }
+    // Stats (and the systemd status) go out at once, so a viewer learns of the change without waiting.
+    this.publishStats();
   }
 
   /** A `set` request: validate, apply, answer on `result`. Never throws. */
@@ -234,6 +266,7 @@ export class Agent {
   }
 
   private summary(fps: number): string {
+    if (this.stall.stalled) return `stalled: no frame from the ${this.camera.activeSource.kind} source for ${Math.round(this.stall.sinceLastFrameMs / 1000)} s`;
     const info = this.info();
     return `streaming ${info.width}x${info.height} @ ${fps.toFixed(1)} fps`;
   }
@@ -246,9 +279,14 @@ export class Agent {
       targetFps: settings.fps,
       adaptiveLevel: this.adaptive?.level ?? 0,
       sourceRestarts: this.camera.restarts,
+      stalled: this.stall.stalled,
+      lastFrameAgeS: round1(this.stall.sinceLastFrameMs / 1000),
+      stalls: this.stall.stalls,
     });
-    this.lifecycle.status(`${this.summary(doc.fps)}, ${doc.framesDropped} dropped`);
+    this.lifecycle.status(this.stall.stalled ? this.summary(0) : `${this.summary(doc.fps)}, ${doc.framesDropped} dropped`);
     if (!this.connection.connected) return;
     void this.connection.publish(this.topics.stats, Buffer.from(JSON.stringify(doc)), { qos: 0 }).catch(() => undefined);
   }
 }
+
+const round1 = (n: number): number => Math.round(n * 10) / 10;

@@ -2,7 +2,8 @@
 import { runCli } from '../common/cli-runner.js';
 import { createLogger } from '../common/logger.js';
 import { ConfigError, helpText, parseOptions } from '../common/options.js';
-import { resolvePassword } from '../common/password.js';
+import { refusePasswordInFlagUrl, resolvePassword } from '../common/password.js';
+import { loadTlsFiles } from '../common/tls-files.js';
 import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
 import { createSource, type CaptureSettings } from './capture/registry.js';
@@ -22,7 +23,9 @@ await runCli('picam-agent', async () => {
   if (parsed.help) { process.stdout.write(helpText(agentOptions, USAGE, AGENT_ENV_PREFIX, FOOTER)); return undefined; }
   if (parsed.version) { process.stdout.write(`picam-agent ${packageVersion()}\n`); return undefined; }
   const config = parsed.values;
+  refusePasswordInFlagUrl(config.broker, parsed.origin.broker, 'PICAM_PASSWORD');
   const password = resolvePassword(config.password, config.passwordFile);
+  const tls = loadTlsFiles(config);
   const logger = createLogger({ level: config.logLevel, component: 'agent' });
   const build = (settings: CaptureSettings) => createSource(config.source, settings, logger.child('capture'));
   let source;
@@ -35,7 +38,7 @@ await runCli('picam-agent', async () => {
   // Under systemd (Type=notify) this reports READY/STATUS/STOPPING and feeds the watchdog; elsewhere a no-op.
   const lifecycle = new SystemdNotifier({ logger: logger.child('systemd') });
   lifecycle.start();
-  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password, lifecycle });
+  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password, tls, lifecycle });
   try {
     await agent.start();
   } catch (error) {

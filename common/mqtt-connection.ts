@@ -1,7 +1,8 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from 'mqtt';
-import fs from 'node:fs';
+import { connectionHint } from './connection-errors.js';
 import type { Logger } from './logger.js';
-import { ReconnectBackoff } from './reconnect-backoff.js';
+import { RECONNECT_MAX_MS, RECONNECT_MIN_MS, ReconnectBackoff } from './reconnect-backoff.js';
+import type { TlsMaterial } from './tls-files.js';
 
 export interface MqttConnectionOptions {
   url: string;
@@ -11,10 +12,10 @@ export interface MqttConnectionOptions {
   password?: string;
   /** Seconds; also how fast a dead link is noticed (1.5 × keepalive). */
   keepaliveS?: number;
-  /** TLS: CA bundle, client certificate and key files (PEM). */
+  /** TLS: CA bundle, client certificate and key (PEM contents, read and checked by loadTlsFiles). */
+  tls?: TlsMaterial;
+  /** The CA file's path, only to name it in error hints. */
   caFile?: string;
-  certFile?: string;
-  keyFile?: string;
   will?: IClientOptions['will'];
   /** Called on every (re)connect, before anything else is published: retained state, subscriptions. */
   onConnect?: (connack: IConnackPacket) => void;
@@ -29,6 +30,14 @@ export class NotConnectedError extends Error {
   constructor(cause?: Error) {
     super(cause ? `not connected: ${cause.message}` : 'not connected');
     this.name = 'NotConnectedError';
+  }
+}
+
+/** The broker answered a QoS 1 publish with an error reason code (MQTT 5), e.g. 135 "Not authorized" from an ACL. */
+export class PublishRefusedError extends Error {
+  constructor(readonly topic: string, readonly reasonCode: number, reason: string) {
+    super(`the broker refused the message on ${topic}: ${reason}`);
+    this.name = 'PublishRefusedError';
   }
 }
 
@@ -48,7 +57,7 @@ export class MqttConnection {
   connects = 0;
 
   constructor(private readonly options: MqttConnectionOptions, private readonly logger: Logger) {
-    this.backoff = new ReconnectBackoff(options.reconnectMinMs ?? 500, options.reconnectMaxMs ?? 30_000);
+    this.backoff = new ReconnectBackoff(options.reconnectMinMs ?? RECONNECT_MIN_MS, options.reconnectMaxMs ?? RECONNECT_MAX_MS);
   }
 
   get connected(): boolean {
@@ -59,27 +68,22 @@ export class MqttConnection {
   start(): void {
     if (this.client || this.stopping) return;
     const o = this.options;
-    const tls = o.caFile || o.certFile || o.keyFile;
     const client = mqtt.connect(o.url, {
       clientId: o.clientId,
       protocolVersion: o.protocolVersion,
       clean: true,
       keepalive: o.keepaliveS ?? 10,
-      connectTimeout: 10_000,
+      // A connection attempt that a dead network swallows must not hold up the next one for long.
+      connectTimeout: 5_000,
       reconnectPeriod: 0, // we schedule reconnects ourselves, with backoff and jitter
       queueQoSZero: false,
       resubscribe: false, // onConnect subscribes again, so the set of topics has one owner
       username: o.username,
       password: o.password,
       will: o.will,
-      ...(tls
-        ? {
-            ca: o.caFile ? fs.readFileSync(o.caFile) : undefined,
-            cert: o.certFile ? fs.readFileSync(o.certFile) : undefined,
-            key: o.keyFile ? fs.readFileSync(o.keyFile) : undefined,
-            rejectUnauthorized: true,
-          }
-        : {}),
+      // Certificates and host names are always verified (mqtts:// and wss://); there is no option to turn that off.
+      ...o.tls,
+      rejectUnauthorized: true,
     });
     this.client = client;
     client.on('connect', (connack) => {
@@ -97,10 +101,17 @@ export class MqttConnection {
     client.on('message', (topic, payload) => o.onMessage?.(topic, payload));
     client.on('error', (error) => {
       // Logged once per distinct reason so a broker that stays down does not flood the journal.
-      if (error.message !== this.lastError) this.logger.warn('broker connection problem', { error: error.message });
+      if (error.message !== this.lastError) {
+        this.logger.warn('broker connection problem', { url: redactUrl(o.url), error: error.message, hint: connectionHint(error, { caFile: o.caFile }) });
+      }
       this.lastError = error.message;
     });
     client.on('close', () => {
+      // MQTT.js answers the QoS 1 publishes (and subscribes) of a connection the peer closed only by resending
+      // them after a reconnect, and reconnect() starts with empty stores, so it never does. Left alone they
+      // would wait for ever: the frame publisher would lose an in-flight slot at every broker crash, and
+      // end() would wait for them and never close the socket. Removing them calls back with an error.
+      for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
       if (this.stopping) return;
       const delay = this.backoff.next();
       this.logger.debug('connection closed; reconnecting', { inMs: delay });
@@ -117,7 +128,11 @@ export class MqttConnection {
     const client = this.client;
     if (!client?.connected) return Promise.reject(new NotConnectedError());
     return new Promise((resolve, reject) => {
-      client.publish(topic, payload, options, (error) => (error ? reject(new NotConnectedError(error)) : resolve()));
+      client.publish(topic, payload, options, (error) => {
+        if (!error) return resolve();
+        const code = (error as Error & { code?: unknown }).code;
+        reject(typeof code === 'number' ? new PublishRefusedError(topic, code, error.message) : new NotConnectedError(error));
+      });
     });
   }
 
@@ -142,7 +157,9 @@ export class MqttConnection {
     const client = this.client;
     if (!client) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { client.end(true); resolve(); }, 2000);
+      // A graceful end waits for every unacknowledged message; when the broker does not answer in time, the
+      // socket is destroyed (end(true) would not help here: MQTT.js ignores it while an end is under way).
+      const timer = setTimeout(() => { client.stream?.destroy(); resolve(); }, 2000);
       client.end(false, {}, () => { clearTimeout(timer); resolve(); });
     });
   }

@@ -183,7 +183,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     parsed = /\.json$/i.test(path.extname(file)) ? JSON.parse(text) : YAML.parse(text);
   } catch (error) {
-    throw new Error(`config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+    // Only the parser's first line, and never its excerpt of the text: the file may hold the password.
+    const reason = (error as Error).message.split('\n')[0]!.replace(/,\s*(\.\.\.)?".*$/, '').replace(/Unexpected token '.*'/, 'unexpected character');
+    throw new Error(`config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${reason}`);
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${file} must hold a mapping of option names to values`);
@@ -193,7 +195,7 @@ function readConfigFile(file: string): Record<string, unknown> {
 type Converted = unknown | { problem: string };
 
 function convert(spec: OptionSpec<unknown>, raw: unknown): Converted {
-  const shown = typeof raw === 'string' ? `"${raw}"` : JSON.stringify(raw);
+  const shown = spec.secret ? 'a value that is not shown (secret)' : typeof raw === 'string' ? `"${raw}"` : JSON.stringify(raw);
   switch (spec.kind) {
     case 'string': {
       if (typeof raw !== 'string' && typeof raw !== 'number') return { problem: `expected text, got ${shown}` };

@@ -14,3 +14,20 @@ export function resolvePassword(password: string | undefined, passwordFile: stri
     throw new ConfigError([`passwordFile ${passwordFile} cannot be read (${(error as NodeJS.ErrnoException).code}): check the path and that this user may read it`]);
   }
 }
+
+/**
+ * A password inside a broker URL given as a flag would show in `ps` for as long as the program runs, so it
+ * is refused there (environment and config file are fine: they are not world-readable).
+ */
+export function refusePasswordInFlagUrl(broker: string, origin: 'flag' | 'env' | 'file' | 'default', passwordEnv: string): void {
+  if (origin !== 'flag') return;
+  let hasPassword = false;
+  try {
+    hasPassword = new URL(broker).password !== '';
+  } catch {
+    return; // the URL pattern check reports malformed URLs
+  }
+  if (hasPassword) {
+    throw new ConfigError([`--broker: the URL holds a password, which would show in ps; give the user name with --username and the password in ${passwordEnv} or passwordFile`]);
+  }
+}

@@ -61,8 +61,11 @@ interface Partial {
   key: string;
   source: SourceState;
   header: ChunkHeader;
-  data: Buffer;
-  seen: Uint8Array;
+  /**
+   * Payloads received so far, by chunk index, copied out of their messages. The frame buffer is allocated
+   * only when the last chunk is in: a header alone (36 bytes that may lie) never costs frameLength bytes.
+   */
+  pieces: Map<number, { offset: number; payload: Buffer }>;
   chunksSeen: number;
   bytesSeen: number;
   firstChunkAt: number;
@@ -90,7 +93,9 @@ const newCounters = (): SourceCounters => ({
 /**
  * Turns chunk messages back into whole, verified frames. Pure: no timers, no I/O; the owner calls sweep()
  * on its own schedule. Never throws on input and never emits a frame whose length and CRC-32 do not check.
- * Memory is bounded by maxPendingBytes plus the per-source bookkeeping of at most maxSources sources.
+ * Memory is bounded by maxPendingBytes plus the per-source bookkeeping of at most maxSources sources. The
+ * budget counts frames in flight by their declared length (what completing them would allocate), while
+ * they hold only the bytes actually received, so lying headers cannot make it allocate much.
  */
 export class Reassembler {
   private readonly maxFrameBytes: number;
@@ -138,11 +143,11 @@ export class Reassembler {
     } else if (!sameFrame(partial.header, header)) {
       return this.reject(state, 'inconsistent');
     }
-    if (partial.seen[header.index]) return this.reject(state, 'duplicate');
-    partial.seen[header.index] = 1;
+    if (partial.pieces.has(header.index)) return this.reject(state, 'duplicate');
+    // A copy, so a pending piece never holds on to a larger buffer its message was sliced from.
+    partial.pieces.set(header.index, { offset: header.offset, payload: Buffer.from(payload) });
     partial.chunksSeen++;
     partial.bytesSeen += payload.length;
-    partial.data.set(payload, header.offset);
     if (partial.chunksSeen < header.count) return { kind: 'pending' };
     return this.finish(partial);
   }
@@ -218,9 +223,7 @@ export class Reassembler {
       key: `${header.seq}\u0000${state.name}`,
       source: state,
       header,
-      // Zero-filled so that a lying sender can never make us emit uninitialised memory.
-      data: Buffer.alloc(header.frameLength),
-      seen: new Uint8Array(header.count),
+      pieces: new Map(),
       chunksSeen: 0,
       bytesSeen: 0,
       firstChunkAt: this.now(),
@@ -250,11 +253,18 @@ export class Reassembler {
   private finish(partial: Partial): PushResult {
     const { header, source } = partial;
     this.drop(partial);
-    if (partial.bytesSeen !== header.frameLength || crc32(partial.data) !== header.crc) {
+    if (partial.bytesSeen !== header.frameLength) {
       source.counters.framesCorrupt++;
       return { kind: 'corrupt', seq: header.seq };
     }
-    return this.deliver(source, header, partial.data);
+    // Zero-filled so that a lying sender can never make us emit uninitialised memory.
+    const data = Buffer.alloc(header.frameLength);
+    for (const piece of partial.pieces.values()) data.set(piece.payload, piece.offset);
+    if (crc32(data) !== header.crc) {
+      source.counters.framesCorrupt++;
+      return { kind: 'corrupt', seq: header.seq };
+    }
+    return this.deliver(source, header, data);
   }
 
   /**

@@ -2,7 +2,8 @@
 import { runCli } from '../common/cli-runner.js';
 import { createLogger } from '../common/logger.js';
 import { ConfigError, helpText, parseOptions } from '../common/options.js';
-import { resolvePassword } from '../common/password.js';
+import { refusePasswordInFlagUrl, resolvePassword } from '../common/password.js';
+import { loadTlsFiles } from '../common/tls-files.js';
 import { packageVersion } from '../common/version.js';
 import { VIEWER_ENV_PREFIX, viewerOptions } from './config.js';
 import { SaveError } from './frame-saver.js';
@@ -26,9 +27,11 @@ await runCli('picam-viewer', async () => {
   if (parsed.help) { process.stdout.write(helpText(viewerOptions, USAGE, VIEWER_ENV_PREFIX, FOOTER)); return undefined; }
   if (parsed.version) { process.stdout.write(`picam-viewer ${packageVersion()}\n`); return undefined; }
   const config = parsed.values;
+  refusePasswordInFlagUrl(config.broker, parsed.origin.broker, 'PICAM_VIEWER_PASSWORD');
   const password = resolvePassword(config.password, config.passwordFile);
+  const tls = loadTlsFiles(config);
   const logger = createLogger({ level: config.logLevel, component: 'viewer' });
-  const viewer = new Viewer({ config, logger, password });
+  const viewer = new Viewer({ config, logger, password, tls });
   try {
     await viewer.start();
   } catch (error) {

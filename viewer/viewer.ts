@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { MqttConnection } from '../common/mqtt-connection.js';
 import type { ControlResult } from '../protocol/control.js';
+import type { TlsMaterial } from '../common/tls-files.js';
 import { receiverSubscriptions } from '../protocol/topics.js';
 import { CameraRegistry } from './camera-registry.js';
 import { encodeFrameMessage } from './client-feed.js';
@@ -17,6 +18,8 @@ export interface ViewerDeps {
   config: ViewerConfig;
   logger: Logger;
   password?: string;
+  /** TLS files' contents (loadTlsFiles), when configured. */
+  tls?: TlsMaterial;
 }
 
 /** The viewer's composition root: MQTT → receiver → (page server, saver). Starts in order, stops in reverse. */
@@ -65,6 +68,9 @@ export class Viewer {
         protocolVersion: config.mqttVersion === '5' ? 5 : 4,
         username: config.username,
         password: deps.password,
+        keepaliveS: config.keepalive,
+        tls: deps.tls,
+        caFile: config.caFile,
         onConnect: () => {
           this.connection.subscribe(topics).catch((error: Error) => logger.error('subscribe failed', { error: error.message }));
         },
