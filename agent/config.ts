@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { brokerAccountOptions } from '../common/broker-account-options.js';
 import { opt, type OptionValues } from '../common/options.js';
 import { DEFAULT_PREFIX, PREFIX_PATTERN, CAMERA_ID_PATTERN } from '../protocol/topics.js';
 import { HEADER_LENGTH } from '../protocol/header.js';
@@ -37,12 +38,7 @@ export const agentOptions = {
   qos: opt.enum({ description: 'MQTT QoS for chunks (0 drops under load, 1 retries).', values: ['0', '1'] as const }, '0'),
   mqttVersion: opt.enum({ description: 'MQTT protocol version: 5, or 4 for MQTT 3.1.1 brokers.', values: ['4', '5'] as const }, '5'),
   frameExpiry: opt.integer({ description: 'MQTT 5 message expiry of chunks in seconds, so stale frames are not delivered late.', arg: 'SECONDS', min: 1, max: 3600 }, 2),
-  username: opt.optionalString({ description: 'Broker user name.', arg: 'NAME' }),
-  password: opt.optionalString({ description: 'Broker password (environment or config file only; prefer passwordFile).', secret: true }),
-  passwordFile: opt.optionalString({ description: 'File whose first line is the broker password.', arg: 'FILE' }),
-  caFile: opt.optionalString({ description: 'TLS: CA certificate file (PEM) that signed the broker\'s certificate, for mqtts:// or wss://. The broker\'s certificate and host name are always verified.', arg: 'FILE' }),
-  certFile: opt.optionalString({ description: 'TLS: client certificate file (PEM), for brokers that require one (needs keyFile).', arg: 'FILE' }),
-  keyFile: opt.optionalString({ description: 'TLS: private key file (PEM, unencrypted) of certFile.', arg: 'FILE' }),
+  ...brokerAccountOptions,
   keepalive: opt.integer({ description: 'MQTT keepalive in seconds: a dead link is noticed within 1.5 times this, by both the agent and the broker (which then publishes status offline).', arg: 'SECONDS', min: 1, max: 3600 }, 10),
   stallTimeout: opt.number({ description: 'Seconds without a frame from the camera before the agent reports it stalled (log, stats "stalled": true, systemd status; the systemd watchdog is no longer fed).', arg: 'SECONDS', min: 0.5, max: 3600 }, 10),
   control: opt.boolean({ description: 'Accept remote-control requests on <prefix>/<id>/set (answers on .../result). Restrict who may write it with the broker ACL.' }, true),

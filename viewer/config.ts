@@ -1,4 +1,5 @@
 import { LOG_LEVELS } from '../common/logger.js';
+import { brokerAccountOptions } from '../common/broker-account-options.js';
 import { opt, type OptionValues } from '../common/options.js';
 import { CAMERA_ID_PATTERN, DEFAULT_PREFIX } from '../protocol/topics.js';
 
@@ -17,12 +18,7 @@ export const viewerOptions = {
   recordMaxMb: opt.integer({ description: 'Start a new recording file when the current one would grow past this many MiB.', arg: 'MIB', min: 1, max: 1_048_576 }, 1024),
   recordMaxMinutes: opt.number({ description: 'Start a new recording file after this many minutes.', arg: 'MINUTES', min: 0.05, max: 1440 }, 15),
   open: opt.boolean({ description: 'Open the page in the default browser once the viewer is up (Windows: start, macOS: open, Linux: xdg-open).' }, false),
-  username: opt.optionalString({ description: 'Broker user name.', arg: 'NAME' }),
-  password: opt.optionalString({ description: 'Broker password (environment or config file only; prefer passwordFile).', secret: true }),
-  passwordFile: opt.optionalString({ description: 'File whose first line is the broker password.', arg: 'FILE' }),
-  caFile: opt.optionalString({ description: 'TLS: CA certificate file (PEM) that signed the broker\'s certificate, for mqtts:// or wss://. The broker\'s certificate and host name are always verified.', arg: 'FILE' }),
-  certFile: opt.optionalString({ description: 'TLS: client certificate file (PEM), for brokers that require one (needs keyFile).', arg: 'FILE' }),
-  keyFile: opt.optionalString({ description: 'TLS: private key file (PEM, unencrypted) of certFile.', arg: 'FILE' }),
+  ...brokerAccountOptions,
   keepalive: opt.integer({ description: 'MQTT keepalive in seconds: a dead link is noticed within 1.5 times this.', arg: 'SECONDS', min: 1, max: 3600 }, 10),
   mqttVersion: opt.enum({ description: 'MQTT protocol version: 5, or 4 for MQTT 3.1.1 brokers.', values: ['4', '5'] as const }, '5'),
   maxFrameBytes: opt.integer({ description: 'Largest frame accepted, in bytes; larger frames are counted and dropped.', arg: 'BYTES', min: 1024, max: 256 * 1024 * 1024 }, 8 * 1024 * 1024),
