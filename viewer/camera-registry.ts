@@ -10,6 +10,8 @@ export interface CameraState {
   info?: CameraInfo;
   status?: CameraStatus;
   agentStats?: CameraStats;
+  /** When the last `stats` arrived (this computer's clock): a stall's age grows from there. */
+  agentStatsAtMs?: number;
   latest?: { frame: CompleteFrame; receivedAtMs: number };
   readonly meter: RateMeter;
   /** Capture-to-receipt latency of the last frame, ms (negative or huge when clocks are skewed). */
@@ -32,7 +34,15 @@ export interface CameraSummary {
   lastFrameAgeMs?: number;
   lastSeq?: number;
   counters?: SourceCounters;
-  agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number };
+  agent?: {
+    fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number;
+    /** The agent is connected but its camera has given no frame for its stallTimeout (from its stats). */
+    stalled?: boolean;
+    /** Seconds since the agent's camera last gave a frame; while stalled, counted on to now from the stats' arrival. */
+    lastFrameAgeS?: number;
+    /** Stalls since the agent started. */
+    stalls?: number;
+  };
   /** Present when the camera accepts remote control: what it can change, and its current quality. */
   control?: { adjustable: string[]; quality?: number };
 }
@@ -77,6 +87,21 @@ export class CameraRegistry {
     return this.cameras.size;
   }
 
+  /**
+   * The agent's stall report. The agent sends stats at once when a stall starts or ends, so until the next
+   * stats the stall is still on and its age grows with this computer's clock. An offline agent's last stats
+   * say nothing about its camera now: no stall is reported then.
+   */
+  private stall(state: CameraState, now: number): { stalled?: boolean; lastFrameAgeS?: number; stalls?: number } {
+    const stats = state.agentStats!;
+    const stalled = typeof stats.stalled === 'boolean' ? stats.stalled && state.status !== 'offline' : undefined;
+    let lastFrameAgeS = numberOrUndefined(stats.lastFrameAgeS);
+    if (stalled && lastFrameAgeS !== undefined && state.agentStatsAtMs !== undefined) {
+      lastFrameAgeS = Math.round((lastFrameAgeS + Math.max(0, now - state.agentStatsAtMs) / 1000) * 10) / 10;
+    }
+    return { stalled, lastFrameAgeS, stalls: numberOrUndefined(stats.stalls) };
+  }
+
   summary(state: CameraState, now: number, counters: SourceCounters | undefined): CameraSummary {
     const rates = state.meter.rates(now);
     return {
@@ -100,6 +125,7 @@ export class CameraRegistry {
             framesSent: state.agentStats.framesSent,
             quality: numberOrUndefined(state.agentStats.quality),
             adaptiveLevel: numberOrUndefined(state.agentStats.adaptiveLevel),
+            ...this.stall(state, now),
           }
         : undefined,
       control: state.info?.control === true ? { adjustable: stringList(state.info.adjustable), quality: numberOrUndefined(state.info.quality) } : undefined,

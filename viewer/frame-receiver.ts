@@ -73,7 +73,13 @@ export class FrameReceiver {
       case 'stats': {
         const stats = parseStats(payload);
         if (!stats) { this.malformed.stats++; return; }
+        const stalled = stats.stalled === true;
+        if (stalled !== (camera.agentStats?.stalled === true)) {
+          if (stalled) this.logger.warn('camera stalled: its agent reports no frame from the camera', { camera: camera.key, lastFrameAgeS: typeof stats.lastFrameAgeS === 'number' ? stats.lastFrameAgeS : undefined });
+          else this.logger.info('camera frames resumed', { camera: camera.key });
+        }
         camera.agentStats = stats;
+        camera.agentStatsAtMs = this.now();
         return;
       }
       case 'result': {

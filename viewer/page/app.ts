@@ -10,7 +10,7 @@ interface Summary {
   key: string; cameraId: string; status: 'online' | 'offline' | 'unknown';
   width?: number; height?: number; expectedFps?: number; fps: number; kbps: number; latencyMs?: number; lastFrameAgeMs?: number;
   counters?: Counters;
-  agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number };
+  agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number; stalled?: boolean; lastFrameAgeS?: number; stalls?: number };
   control?: { adjustable: string[]; quality?: number };
 }
 interface RecordingState { active: boolean; dir?: string; startedAt?: string; framesWritten: number; framesSkipped: number; files: Array<{ camera: string; file: string }>; lastError?: string }
@@ -30,6 +30,8 @@ interface Tile {
   stale: HTMLElement;
   stats: HTMLElement;
   badge: HTMLElement;
+  /** Shown while the agent says its camera gives no frames: the agent is there, its camera is not. */
+  stalledBadge: HTMLElement;
   rec: HTMLElement;
   controls: HTMLFormElement;
   status: Summary['status'];
@@ -65,7 +67,8 @@ function tileFor(key: string, cameraId: string): Tile {
     canvas: root.querySelector('canvas')!,
     stale: root.querySelector('.stale')!,
     stats: root.querySelector('.stats')!,
-    badge: root.querySelector('.badge')!,
+    badge: root.querySelector('.badge.status')!,
+    stalledBadge: root.querySelector('.badge.stalled')!,
     rec: root.querySelector('.rec')!,
     controls: root.querySelector('form.controls')!,
     status: 'unknown',
@@ -174,6 +177,16 @@ function renderCamera(camera: Summary): void {
   tile.root.dataset.status = camera.status;
   tile.badge.textContent = camera.status;
   tile.badge.className = `badge status ${camera.status}`;
+  // Distinct from offline (the agent is gone) and from the grey "last frame N s ago" (what this viewer
+  // received): here the agent is connected and says its own camera has stopped giving frames.
+  const stalled = camera.agent?.stalled === true;
+  tile.stalledBadge.hidden = !stalled;
+  tile.root.dataset.stalled = String(stalled);
+  tile.root.classList.toggle('is-stalled', stalled);
+  if (stalled) {
+    const age = camera.agent?.lastFrameAgeS;
+    tile.stalledBadge.title = `the agent is connected but its camera has given no frame for ${age === undefined ? 'a while' : `${Math.round(age)} s`}`;
+  }
   const c = camera.counters;
   const latency = tile.drawLatencyMs ?? camera.latencyMs;
   // Capture time comes from the Pi's clock, display time from this computer's: only NTP on both makes the
@@ -190,6 +203,7 @@ function renderCamera(camera: Summary): void {
     stat('incomplete', String(c?.framesIncomplete ?? 0), 'frames that lost chunks on the way and were not shown', (c?.framesIncomplete ?? 0) > 0) +
     stat('corrupt', String(c?.framesCorrupt ?? 0), 'frames that failed the CRC-32 check and were not shown', (c?.framesCorrupt ?? 0) > 0) +
     stat('dropped at camera', String(camera.agent?.framesDropped ?? '–'), 'frames the agent could not send (link busy or broker away), from its stats') +
+    stat('stalls', camera.agent?.stalls === undefined ? '–' : `${camera.agent.stalls}${stalled ? ' (stalled now)' : ''}`, 'times the camera gave the agent no frame for its stall timeout, since the agent started (from its stats)', stalled) +
     stat('quality', camera.agent?.quality === undefined ? '–' : `${camera.agent.quality}${camera.agent.adaptiveLevel ? ` (adapted, level ${camera.agent.adaptiveLevel})` : ''}`, 'JPEG quality; "adapted" when the camera stepped quality or frame rate down for a slow link', (camera.agent?.adaptiveLevel ?? 0) > 0);
   // Remote control: offered when the camera listens on its set topic; only what its source can change.
   tile.controls.hidden = !camera.control;

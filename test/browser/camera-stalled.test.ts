@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import type { Viewer } from '../../viewer/viewer.js';
+import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
+import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { AGENT_CLI, eventually, runNode, type RunningProcess } from '../helpers/processes.js';
+import { standinEnv } from '../helpers/standin-path.js';
+import { startViewer } from '../helpers/viewer-harness.js';
+
+// A camera that hangs while its agent stays connected, as the page shows it in a real Chromium. The agent is
+// picam-agent with the stand-in rpicam-vid, which stops writing after 30 frames but keeps running (a hung
+// camera). The agent reports the stall in its stats after --stall-timeout; its supervisor kills the silent
+// camera program after 3 s and starts it again, so frames come back and the agent reports the stall over.
+
+const KEY = 'picam/hung';
+let broker: RunningBroker;
+let viewer: Viewer;
+let agent: RunningProcess;
+let chromium: RunningChromium;
+let page: Page;
+
+const tile = `.tile[data-key="${KEY}"]`;
+const seqOf = async (): Promise<number> => Number((await page.locator(tile).getAttribute('data-seq')) ?? -1);
+
+before(async () => {
+  broker = await startMosquitto();
+  viewer = await startViewer(broker.url);
+  agent = runNode(
+    AGENT_CLI,
+    ['--broker', broker.url, '--camera-id', 'hung', '--source', 'rpicam', '--width', '160', '--height', '120', '--fps', '10', '--stall-timeout', '0.5', '--no-adaptive'],
+    standinEnv({ PICAM_STANDIN_STALL_AFTER: '30' }),
+  );
+  chromium = await launchChromium();
+  page = await chromium.context.newPage();
+  await page.goto(viewer.url);
+});
+
+after(async () => {
+  await chromium?.close();
+  await agent?.stop('SIGKILL');
+  await viewer?.stop();
+  await broker?.stop();
+});
+
+test('a camera whose agent reports a stall gets a "camera stalled" badge that goes away when frames resume', async () => {
+  await page.locator(`${tile}[data-status="online"]`).waitFor({ timeout: 15_000 });
+  await eventually(async () => ((await seqOf()) >= 0 ? true : undefined), 15_000, 'a frame drawn');
+  const badge = page.locator(`${tile} .badge.stalled`);
+  assert.equal(await badge.isHidden(), true, 'a streaming camera has no stall badge');
+
+  await page.locator(`${tile}[data-stalled="true"]`).waitFor({ timeout: 15_000 });
+  assert.match(agent.output(), /camera stalled: no frame from the source/, 'the agent itself saw the stall');
+  assert.equal(await badge.isVisible(), true);
+  assert.equal(await badge.innerText(), 'camera stalled');
+  assert.match((await badge.getAttribute('title')) ?? '', /^the agent is connected but its camera has given no frame for \d+ s$/);
+  assert.equal(await page.locator(`${tile} .badge.status`).innerText(), 'online', 'a stall is not offline: the agent is still there');
+  assert.match(await page.locator(`${tile} .stats`).innerText(), /stalls\s+1 \(stalled now\)/);
+  const seqAtStall = await seqOf();
+
+  await page.locator(`${tile}[data-stalled="false"]`).waitFor({ timeout: 15_000 });
+  assert.match(agent.output(), /camera frames resumed/);
+  assert.equal(await badge.isHidden(), true, 'the badge goes away with stalled:false');
+  assert.equal(await page.locator(`${tile} .badge.status`).innerText(), 'online');
+  const stats = await page.locator(`${tile} .stats`).innerText();
+  assert.match(stats, /stalls\s+1\n/, 'the overlay keeps the count of stalls');
+  assert.doesNotMatch(stats, /stalled now/);
+  await eventually(async () => ((await seqOf()) > seqAtStall ? true : undefined), 10_000, 'new frames drawn after the stall');
+});
