@@ -286,29 +286,33 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
   it('lets only the operator send remote-control requests, and the camera answer them', async () => {
     const viewer = fs.readFileSync(path.join(credentials, 'viewer'), 'utf8').trim();
     const operator = fs.readFileSync(path.join(credentials, 'operator'), 'utf8').trim();
-    const sub = host!.exec(['mosquitto_sub', '-h', '127.0.0.1', '-u', 'viewer', '-P', viewer, '-W', '8', '-t', `picam/${CAMERA}/result`]);
+    // The viewer account also listens on set: it may read the answers, never the requests.
+    const sub = host!.exec(['mosquitto_sub', '-h', '127.0.0.1', '-u', 'viewer', '-P', viewer, '-v', '-W', '8', '-t', `picam/${CAMERA}/result`, '-t', `picam/${CAMERA}/set`]);
     await sleep(1500);
     const set = (user: string, password: string, id: string): Promise<RunResult> =>
       host!.execOk(['mosquitto_pub', '-h', '127.0.0.1', '-u', user, '-P', password, '-q', '1', '-t', `picam/${CAMERA}/set`, '-m', JSON.stringify({ id, fps: 15 })]);
     await set('viewer', viewer, 'from-viewer');
     await set('operator', operator, 'from-operator');
-    const results = (await sub).stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { id?: string; ok: boolean });
+    const lines = (await sub).stdout.trim().split('\n').filter(Boolean).map((line) => ({ topic: line.slice(0, line.indexOf(' ')), payload: line.slice(line.indexOf(' ') + 1) }));
+    assert.deepEqual(lines.filter((l) => l.topic !== `picam/${CAMERA}/result`), [], 'the viewer account reads no set request');
+    const results = lines.map((l) => JSON.parse(l.payload) as { id?: string; ok: boolean });
     assert.deepEqual(results.map((r) => [r.id, r.ok]), [['from-operator', true]]);
   });
 
   it('lets a camera write only its own topics and the viewer write nothing', async () => {
     const viewer = fs.readFileSync(path.join(credentials, 'viewer'), 'utf8').trim();
     const camera = fs.readFileSync(path.join(credentials, `cam-${CAMERA}`), 'utf8').trim();
+    // snapshot: a kind the camera may write that the agent sends only on request (Home Assistant is off here).
     const sub = host!.exec(['mosquitto_sub', '-h', '127.0.0.1', '-u', 'viewer', '-P', viewer, '-v', '-W', '6',
-      '-t', 'picam/othercam/#', '-t', `picam/${CAMERA}/acl-check`]);
+      '-t', 'picam/othercam/#', '-t', `picam/${CAMERA}/snapshot`]);
     await sleep(1500);
     const pub = (user: string, password: string, topic: string, message: string): Promise<RunResult> =>
       host!.execOk(['mosquitto_pub', '-h', '127.0.0.1', '-u', user, '-P', password, '-t', topic, '-m', message]);
     await pub(`cam-${CAMERA}`, camera, 'picam/othercam/status', 'camera-writes-another-camera');
-    await pub('viewer', viewer, `picam/${CAMERA}/acl-check`, 'viewer-writes');
-    await pub(`cam-${CAMERA}`, camera, `picam/${CAMERA}/acl-check`, 'camera-writes-own');
+    await pub('viewer', viewer, `picam/${CAMERA}/snapshot`, 'viewer-writes');
+    await pub(`cam-${CAMERA}`, camera, `picam/${CAMERA}/snapshot`, 'camera-writes-own');
     const received = (await sub).stdout.trim().split('\n').filter(Boolean);
-    assert.deepEqual(received, [`picam/${CAMERA}/acl-check camera-writes-own`]);
+    assert.deepEqual(received, [`picam/${CAMERA}/snapshot camera-writes-own`]);
   });
 
   it('a frozen agent (SIGSTOP) is restarted by the systemd watchdog', async () => {
