@@ -115,6 +115,7 @@ export class Agent {
         this.stats.captured(frame.data.length);
         this.stats.dropped(reason);
       },
+      onChange: () => this.publishInfo(),
       logger: logger.child('processing'),
     });
     if (config.adaptive) {

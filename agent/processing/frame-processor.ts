@@ -22,6 +22,8 @@ export interface FrameProcessorOptions {
   output: (frame: CapturedFrame) => void;
   /** A frame that will not be sent (it never reaches `output`). */
   onDrop: (reason: ProcessingDrop, frame: CapturedFrame) => void;
+  /** The steps or the size of the frames going out changed (the agent republishes its info). */
+  onChange?: () => void;
   logger: Logger;
 }
 
@@ -47,6 +49,7 @@ export class FrameProcessor {
   private stopped = false;
   private readonly overlay: OverlayRenderer | undefined;
   private lastSteps: string | undefined;
+  private announced = '';
   private readonly sizeWarnings = new Set<string>();
   private failures = { count: 0, loggedAt: -Infinity };
   private window = { frames: 0, ms: 0 };
@@ -77,8 +80,7 @@ export class FrameProcessor {
     }
     if (!needsWork(plan, size)) {
       this.checkCameraSize(size);
-      this.lastSize = size ?? this.lastSize;
-      this.options.output(frame);
+      this.emit(frame, size);
       return;
     }
     this.launch(job);
@@ -105,18 +107,18 @@ export class FrameProcessor {
       this.waiting = undefined;
       if (!next || this.stopped) return;
       if (needsWork(next.plan, next.size)) this.launch(next);
-      else { this.lastSize = next.size ?? this.lastSize; this.options.output(next.frame); }
+      else this.emit(next.frame, next.size);
     });
   }
 
   private async run({ frame, plan, size }: Job): Promise<void> {
     const started = performance.now();
     try {
-      const data = await this.process(frame, plan, size);
+      const { data, out } = await this.process(frame, plan, size);
       this.framesProcessed++;
       this.window.frames++;
       this.window.ms += performance.now() - started;
-      if (!this.stopped) this.options.output({ data, capturedAtUs: frame.capturedAtUs });
+      if (!this.stopped) this.emit({ data, capturedAtUs: frame.capturedAtUs }, out);
     } catch (error) {
       this.options.onDrop('bad-frame', frame);
       this.failures.count++;
@@ -128,7 +130,17 @@ export class FrameProcessor {
     }
   }
 
-  private async process(frame: CapturedFrame, plan: ProcessingPlan, size: JpegSize | undefined): Promise<Buffer> {
+  private emit(frame: CapturedFrame, size: JpegSize | undefined): void {
+    if (size) this.lastSize = size;
+    this.options.output(frame);
+    const key = `${this.steps.join(',')} ${size?.width}x${size?.height}`;
+    if (key !== this.announced) {
+      this.announced = key;
+      this.options.onChange?.();
+    }
+  }
+
+  private async process(frame: CapturedFrame, plan: ProcessingPlan, size: JpegSize | undefined): Promise<{ data: Buffer; out: JpegSize }> {
     if (!size) throw new Error('the frame has no readable JPEG frame header');
     // sharp mirrors before it rotates, whatever the call order: the orientation camera-settings.ts defines.
     let image = sharp(frame.data);
@@ -142,9 +154,8 @@ export class FrameProcessor {
       const drawn = await this.overlay.render(overlayText(template, cameraId, frame.capturedAtUs), out);
       image = image.composite([drawn]);
     }
-    this.lastSize = out;
     // Huffman optimisation would make frames about 7 % smaller at about twice the encode time (bench/).
-    return image.jpeg({ quality: plan.quality, optimiseCoding: false }).toBuffer();
+    return { data: await image.jpeg({ quality: plan.quality, optimiseCoding: false }).toBuffer(), out };
   }
 
   private noteSteps(plan: ProcessingPlan, size: JpegSize | undefined): void {
