@@ -7,13 +7,16 @@ import { PROTOCOL_VERSION } from '../protocol/header.js';
 import type { CameraInfo } from '../protocol/messages.js';
 import { cameraTopic, type TopicKind } from '../protocol/topics.js';
 import { AdaptiveQuality } from './adaptive-quality.js';
-import { CameraControl, ChangeRejected } from './camera-control.js';
+import { CameraControl, ChangeRejected, type ExactSettings } from './camera-control.js';
 import type { FrameSource } from './capture/frame-source.js';
 import type { CaptureSettings } from './capture/registry.js';
-import { captureSettings, type AgentConfig } from './config.js';
+import { outputSize } from './capture/camera-settings.js';
+import { captureSettings, overlaySettings, type AgentConfig } from './config.js';
 import { FramePublisher } from './frame-publisher.js';
 import { discoveryMessages } from './homeassistant.js';
 import { noLifecycle, type LifecycleReporter } from './lifecycle.js';
+import { FrameProcessor } from './processing/frame-processor.js';
+import { outputSizeOf, planProcessing } from './processing/processing-plan.js';
 import { SnapshotPublisher } from './snapshot-publisher.js';
 import { StallWatch, type StallChange } from './stall-watch.js';
 import { StreamStats } from './stream-stats.js';
@@ -31,6 +34,8 @@ export interface AgentDeps {
   /** TLS files' contents (loadTlsFiles), when configured. */
   tls?: TlsMaterial;
   lifecycle?: LifecycleReporter;
+  /** Size and quality the user set (exactSettings in config.ts); by default both are only requests to the camera. */
+  exact?: ExactSettings;
 }
 
 /**
@@ -45,6 +50,7 @@ export class Agent {
   readonly adaptive: AdaptiveQuality | undefined;
   private readonly connection: MqttConnection;
   private readonly publisher: FramePublisher;
+  private readonly processor: FrameProcessor;
   private readonly snapshots: SnapshotPublisher;
   private readonly stall: StallWatch;
   private readonly refusalsLogged = new Set<string>();
@@ -94,10 +100,29 @@ export class Agent {
     );
     this.stall = new StallWatch({ timeoutMs: config.stallTimeout * 1000 }, (change) => this.onStallChange(change));
     this.snapshots = new SnapshotPublisher(this.connection, this.topics.snapshot, logger.child('snapshot'));
-    this.camera = new CameraControl(deps.source, captureSettings(config), deps.recreateSource, logger.child('camera'), () => this.publishInfo());
+    const exact = deps.exact ?? { size: false, quality: false };
+    this.camera = new CameraControl(deps.source, captureSettings(config), exact, deps.recreateSource, logger.child('camera'), () => this.publishInfo());
+    const overlay = overlaySettings(config);
+    this.processor = new FrameProcessor({
+      request: () => ({ wanted: this.camera.settings, exact: this.camera.exact, overlay: overlay !== undefined, applies: this.camera.applies }),
+      overlay,
+      output: (frame) => {
+        this.snapshots.offer(frame);
+        this.publisher.offer(frame);
+      },
+      onDrop: (reason, frame) => {
+        // Counted as captured too, so captured = sent + dropped holds whichever step dropped the frame.
+        this.stats.captured(frame.data.length);
+        this.stats.dropped(reason);
+      },
+      onChange: () => this.publishInfo(),
+      logger: logger.child('processing'),
+    });
     if (config.adaptive) {
-      this.adaptive = new AdaptiveQuality({ minQuality: config.minQuality, minFps: config.minFps }, async (changes) => { await this.camera.apply(changes); }, logger.child('adaptive'));
-      this.adaptive.setTarget({ quality: config.quality, fps: config.fps }, this.camera.adjustable.includes('quality'));
+      // Adaptive steps only what the camera changes itself: re-encoding in the agent to save bandwidth would
+      // trade a slow link for a busy CPU.
+      this.adaptive = new AdaptiveQuality({ minQuality: config.minQuality, minFps: config.minFps }, async (changes) => { await this.camera.apply(changes, 'adaptive'); }, logger.child('adaptive'));
+      this.adaptive.setTarget({ quality: config.quality, fps: config.fps }, this.camera.cameraAdjustable.includes('quality'));
     }
   }
 
@@ -113,8 +138,7 @@ export class Agent {
       await this.camera.start({
         frame: (frame) => {
           this.stall.frameArrived();
-          this.snapshots.offer(frame);
-          this.publisher.offer(frame);
+          this.processor.offer(frame);
         },
         fatal: (error) => {
           logger.error('camera source failed', { source: this.camera.activeSource.kind, error: error.message });
@@ -147,6 +171,7 @@ export class Agent {
     this.stall.stop();
     this.snapshots.cancel();
     await this.camera.stop();
+    await this.processor.stop();
     await this.publisher.stop();
     if (this.connection.connected) {
       await this.connection.publish(this.topics.status, Buffer.from('offline'), { qos: 1, retain: true }).catch(() => undefined);
@@ -158,24 +183,34 @@ export class Agent {
 
   info(): CameraInfo {
     const { config, version } = this.deps;
-    const source = this.camera.activeSource;
     const settings = this.camera.settings;
+    const size = this.frameSize();
     return {
       protocol: PROTOCOL_VERSION,
       cameraId: config.cameraId,
       codec: 'image/jpeg',
-      width: source.width || settings.width,
-      height: source.height || settings.height,
+      width: size.width,
+      height: size.height,
       fps: settings.fps,
       chunkSize: config.chunkSize,
       streamId: this.streamId,
-      source: source.kind,
+      source: this.camera.activeSource.kind,
       agentVersion: version,
       startedAt: this.startedAt.toISOString(),
       quality: settings.quality,
       adjustable: this.camera.adjustable,
       control: config.control,
+      processing: this.processor.steps,
     };
+  }
+
+  /** The size frames go out at: the latest frame's, else what the source and the processing step will make. */
+  private frameSize(): { width: number; height: number } {
+    if (this.processor.lastSize) return this.processor.lastSize;
+    const source = this.camera.activeSource;
+    const plan = planProcessing({ wanted: this.camera.settings, exact: this.camera.exact, overlay: false, applies: this.camera.applies });
+    const fromSource = source.width > 0 ? { width: source.width, height: source.height } : outputSize(this.camera.settings);
+    return outputSizeOf(plan, fromSource);
   }
 
   /** Retained state, sent again on every connect so a restarted broker learns it anew. */
@@ -236,7 +271,7 @@ export class Agent {
       const { restarted, settings } = await this.camera.apply(request.changes);
       if (this.adaptive && (request.changes.quality !== undefined || request.changes.fps !== undefined)) {
         // The operator's values become the new target; adaptive steps start again from there.
-        this.adaptive.setTarget({ quality: settings.quality, fps: settings.fps }, this.camera.adjustable.includes('quality'));
+        this.adaptive.setTarget({ quality: settings.quality, fps: settings.fps }, this.camera.cameraAdjustable.includes('quality'));
       }
       if (request.snapshot && !(await this.snapshots.request())) {
         return { id: request.id, ok: false, error: 'snapshot could not be published (no frame, no broker, or larger than the broker accepts)' };
@@ -273,7 +308,10 @@ export class Agent {
 
   private publishStats(): void {
     const settings = this.camera.settings;
+    const processing = this.processor.takeWindow();
     const doc = this.stats.snapshot({
+      framesProcessed: this.processor.framesProcessed,
+      processMeanMs: processing.meanMs,
       connected: this.connection.connected,
       quality: settings.quality,
       targetFps: settings.fps,

@@ -1,6 +1,7 @@
 import type { Logger } from '../common/logger.js';
 import type { ControlChanges } from '../protocol/control.js';
-import type { AdjustableSetting, FrameSink, FrameSource } from './capture/frame-source.js';
+import { cameraView } from './capture/camera-settings.js';
+import { APPLIES_ALL, type AdjustableSetting, type CameraApplies, type FrameSink, type FrameSource } from './capture/frame-source.js';
 import type { CaptureSettings } from './capture/registry.js';
 
 /** Why a change was refused; nothing was changed. */
@@ -12,21 +13,35 @@ export class ChangeRejected extends Error {
 }
 
 const ALL_SETTINGS: readonly AdjustableSetting[] = ['fps', 'width', 'height', 'quality', 'rotation', 'hflip', 'vflip'];
+/** What the processing step can do to any source's frames. */
+const PROCESSED_SETTINGS: readonly AdjustableSetting[] = ['width', 'height', 'quality', 'rotation', 'hflip', 'vflip'];
+
+/** Settings the user chose (rather than defaults); frames must then have them, see processing-plan.ts. */
+export interface ExactSettings {
+  size: boolean;
+  quality: boolean;
+}
+
+/** Who asks for a change: only the user's own choices become exact. */
+export type ChangeOrigin = 'user' | 'adaptive';
 
 /**
- * Owns the running frame source and its settings. Changes are applied one at a time: live when the
- * source can, otherwise by stopping it and starting a new one with the new settings.
+ * Owns the running frame source and its settings. Changes are applied one at a time: by the processing step
+ * alone when the camera program would be told nothing new, live when the source can, otherwise by stopping it
+ * and starting a new one with the new settings.
  */
 export class CameraControl {
   private current: CaptureSettings;
   private source: FrameSource;
   private sink: FrameSink | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly exactSettings: ExactSettings;
   restarts = 0;
 
   constructor(
     source: FrameSource,
     settings: CaptureSettings,
+    exact: ExactSettings,
     /** Builds a source for new settings; without it, changes that need a restart are refused. */
     private readonly recreate: ((settings: CaptureSettings) => FrameSource) | undefined,
     private readonly logger: Logger,
@@ -34,6 +49,16 @@ export class CameraControl {
   ) {
     this.source = source;
     this.current = { ...settings };
+    this.exactSettings = { ...exact };
+  }
+
+  get exact(): Readonly<ExactSettings> {
+    return this.exactSettings;
+  }
+
+  /** What the running camera does itself of the settings (the processing step does the rest). */
+  get applies(): CameraApplies {
+    return this.source.applies ?? APPLIES_ALL;
   }
 
   get settings(): Readonly<CaptureSettings> {
@@ -44,8 +69,14 @@ export class CameraControl {
     return this.source;
   }
 
-  /** Which settings this source can change at all. */
+  /** Which settings can change at all: the camera's own, and what the processing step does to any frame. */
   get adjustable(): readonly AdjustableSetting[] {
+    const own = this.cameraAdjustable;
+    return ALL_SETTINGS.filter((key) => own.includes(key) || PROCESSED_SETTINGS.includes(key));
+  }
+
+  /** Settings the camera itself changes (no re-encoding in the agent): what adaptive quality may use. */
+  get cameraAdjustable(): readonly AdjustableSetting[] {
     return this.source.adjustable ?? ALL_SETTINGS;
   }
 
@@ -61,21 +92,29 @@ export class CameraControl {
   }
 
   /** Applies changes; resolves with whether the source was restarted, rejects with ChangeRejected. */
-  apply(changes: ControlChanges): Promise<{ restarted: boolean; settings: CaptureSettings }> {
-    const run = this.queue.then(() => this.applyNow(changes));
+  apply(changes: ControlChanges, origin: ChangeOrigin = 'user'): Promise<{ restarted: boolean; settings: CaptureSettings }> {
+    const run = this.queue.then(() => this.applyNow(changes, origin));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async applyNow(changes: ControlChanges): Promise<{ restarted: boolean; settings: CaptureSettings }> {
+  private async applyNow(changes: ControlChanges, origin: ChangeOrigin): Promise<{ restarted: boolean; settings: CaptureSettings }> {
     const wanted = Object.entries(changes).filter(([key, value]) => value !== undefined && this.current[key as AdjustableSetting] !== value);
-    if (wanted.length === 0) return { restarted: false, settings: this.current };
     const refused = wanted.map(([key]) => key).filter((key) => !this.adjustable.includes(key as AdjustableSetting));
     if (refused.length > 0) {
       throw new ChangeRejected(`the ${this.source.kind} source cannot change ${refused.join(', ')} (it can change: ${this.adjustable.join(', ')})`);
     }
+    if (origin === 'user') this.markExact(Object.keys(changes).filter((key) => changes[key as keyof ControlChanges] !== undefined));
+    if (wanted.length === 0) return { restarted: false, settings: this.current };
     const delta = Object.fromEntries(wanted) as Partial<CaptureSettings>;
     const next: CaptureSettings = { ...this.current, ...delta };
+    if (sameView(cameraView(this.source.kind, this.current), cameraView(this.source.kind, next))) {
+      // The camera program would be told nothing new: the processing step alone makes the change.
+      this.current = next;
+      this.logger.info('picture settings changed (processing step)', delta as Record<string, number | boolean>);
+      this.onChanged();
+      return { restarted: false, settings: next };
+    }
     if (this.source.update?.(delta as Partial<Record<AdjustableSetting, number | boolean>>)) {
       this.current = next;
       this.logger.info('camera settings changed live', delta as Record<string, number | boolean>);
@@ -101,4 +140,15 @@ export class CameraControl {
     this.onChanged();
     return { restarted: true, settings: next };
   }
+
+  private markExact(keys: string[]): void {
+    if (keys.includes('width') || keys.includes('height')) this.exactSettings.size = true;
+    if (keys.includes('quality')) this.exactSettings.quality = true;
+  }
+}
+
+function sameView(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
 }

@@ -7,7 +7,7 @@ import { loadTlsFiles } from '../common/tls-files.js';
 import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
 import { createSource, type CaptureSettings } from './capture/registry.js';
-import { AGENT_ENV_PREFIX, agentOptions, captureSettings } from './config.js';
+import { AGENT_ENV_PREFIX, agentOptions, captureSettings, exactSettings } from './config.js';
 import { SystemdNotifier } from './systemd-notifier.js';
 
 const USAGE = `picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)
@@ -38,7 +38,7 @@ await runCli('picam-agent', async () => {
   // Under systemd (Type=notify) this reports READY/STATUS/STOPPING and feeds the watchdog; elsewhere a no-op.
   const lifecycle = new SystemdNotifier({ logger: logger.child('systemd') });
   lifecycle.start();
-  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password, tls, lifecycle });
+  const agent = new Agent({ config, source, recreateSource: build, logger, version: packageVersion(), password, tls, lifecycle, exact: exactSettings(parsed.origin) });
   try {
     await agent.start();
   } catch (error) {

@@ -5,6 +5,9 @@ import { DEFAULT_PREFIX, PREFIX_PATTERN, CAMERA_ID_PATTERN } from '../protocol/t
 import { HEADER_LENGTH } from '../protocol/header.js';
 import { LOG_LEVELS } from '../common/logger.js';
 import type { CaptureSettings } from './capture/registry.js';
+import type { ExactSettings } from './camera-control.js';
+import { OVERLAY_POSITIONS, OVERLAY_TEMPLATE_HINT, OVERLAY_TEMPLATE_PATTERN } from './processing/overlay.js';
+import type { OverlaySettings } from './processing/frame-processor.js';
 
 export const AGENT_ENV_PREFIX = 'PICAM_';
 
@@ -24,12 +27,14 @@ export const agentOptions = {
   source: opt.string({ description: 'Frame source: auto (rpicam, then raspistill, then the first V4L2 device; fails if there is no camera), rpicam (rpicam-vid/libcamera-vid), raspistill (legacy camera stack), v4l2[:DEVICE] (USB webcam through ffmpeg), synthetic (moving test pattern) or file:<dir-or-glob> (replays JPEG files in name order). See docs/CAMERAS.md.', arg: 'SOURCE', pattern: SOURCE_PATTERN, patternHint: 'auto, rpicam, raspistill, v4l2, v4l2:/dev/videoN, synthetic or file:<dir-or-glob>' }, 'auto'),
   loop: opt.boolean({ description: 'file: source only: start again from the first file after the last (--no-loop plays once and stops).' }, true),
   fps: opt.number({ description: 'Frames per second to capture and send.', min: 0.1, max: 120 }, 15),
-  width: opt.integer({ description: 'Frame width in pixels; cameras are asked for this size, so frames go out without resizing.', min: 16, max: 7680 }, 640),
-  height: opt.integer({ description: 'Frame height in pixels; cameras are asked for this size.', min: 16, max: 4320 }, 480),
-  quality: opt.integer({ description: "JPEG quality (1-100): the camera's encoder quality, or the agent's where it encodes.", min: 1, max: 100 }, 80),
-  rotation: opt.enum({ description: 'Rotate the picture clockwise by this many degrees.', values: ['0', '90', '180', '270'] as const }, '0'),
-  hflip: opt.boolean({ description: 'Mirror the picture left to right.' }, false),
-  vflip: opt.boolean({ description: 'Mirror the picture top to bottom.' }, false),
+  width: opt.integer({ description: 'Frame width in pixels (before rotation). The camera is asked for it. Set it yourself and frames are sure to have it: where the camera gives another size (or a file: replay), the agent resizes them with sharp (costs CPU); the default is only a request.', min: 16, max: 7680 }, 640),
+  height: opt.integer({ description: 'Frame height in pixels (before rotation); as --width.', min: 16, max: 4320 }, 480),
+  quality: opt.integer({ description: "JPEG quality (1-100): the camera's encoder quality, or the agent's where it encodes. Set it yourself and a camera that cannot be told (webcam MJPEG, file: replay) has its frames re-encoded at it.", min: 1, max: 100 }, 80),
+  rotation: opt.enum({ description: 'Rotate the picture clockwise by this many degrees, after the flips. The camera does it where it can; otherwise (rpicam 90/270, file:) the agent does, re-encoding each frame.', values: ['0', '90', '180', '270'] as const }, '0'),
+  hflip: opt.boolean({ description: 'Mirror the picture left to right (done by the camera where it can).' }, false),
+  vflip: opt.boolean({ description: 'Mirror the picture top to bottom (done by the camera where it can).' }, false),
+  overlay: opt.string({ description: 'Text drawn on every frame, e.g. "{id} {date} {time}" ({id} camera id, {date} and {time} of capture, local time). Empty: none. Re-encodes every frame with sharp (costs CPU).', arg: 'TEXT', pattern: OVERLAY_TEMPLATE_PATTERN, patternHint: OVERLAY_TEMPLATE_HINT }, ''),
+  overlayPosition: opt.enum({ description: 'Corner the overlay text is drawn in.', values: OVERLAY_POSITIONS }, 'bottom-left'),
   device: opt.optionalString({ description: 'V4L2 device for the v4l2 source (default: the first capture device).', arg: 'PATH' }),
   exposure: opt.optionalString({ description: 'Camera exposure mode (rpicam: normal, sport, long; raspistill: auto, night, sports, ...). Not for v4l2.', arg: 'MODE' }),
   awb: opt.optionalString({ description: 'Camera white balance mode (rpicam: auto, daylight, cloudy, tungsten, ...; raspistill: auto, sun, cloud, ...). Not for v4l2.', arg: 'MODE' }),
@@ -54,6 +59,20 @@ export const agentOptions = {
 };
 
 export type AgentConfig = OptionValues<typeof agentOptions>;
+
+/** Which layer set each option (parseOptions' origin). */
+export type AgentOrigins = Partial<Record<keyof typeof agentOptions, 'flag' | 'env' | 'file' | 'default'>>;
+
+/** Size and quality the user set are exact: frames must have them (processing-plan.ts). */
+export function exactSettings(origin: AgentOrigins): ExactSettings {
+  const set = (key: keyof typeof agentOptions): boolean => origin[key] !== undefined && origin[key] !== 'default';
+  return { size: set('width') || set('height'), quality: set('quality') };
+}
+
+/** The overlay part of the configuration; undefined when no text is drawn. */
+export function overlaySettings(config: AgentConfig): OverlaySettings | undefined {
+  return config.overlay === '' ? undefined : { template: config.overlay, cameraId: config.cameraId, position: config.overlayPosition };
+}
 
 /** The camera settings part of the configuration, in the form the capture sources take. */
 export function captureSettings(config: AgentConfig): CaptureSettings {

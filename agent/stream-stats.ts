@@ -1,6 +1,11 @@
 import type { CameraStats } from '../protocol/messages.js';
 
-export type DropReason = 'offline' | 'busy' | 'too-large';
+/**
+ * offline: no broker; busy: the link had a frame in flight and a newer one replaced this; too-large: over the
+ * broker's packet limit; processing-busy: the processing step was still on an earlier frame; bad-frame: the
+ * processing step could not decode the camera's frame.
+ */
+export type DropReason = 'offline' | 'busy' | 'too-large' | 'processing-busy' | 'bad-frame';
 
 /** Counters of the outgoing stream, and the rates derived from them between two snapshots. */
 export class StreamStats {
@@ -9,7 +14,7 @@ export class StreamStats {
   chunksSent = 0;
   bytesSent = 0;
   bytesCaptured = 0;
-  readonly drops: Record<DropReason, number> = { offline: 0, busy: 0, 'too-large': 0 };
+  readonly drops: Record<DropReason, number> = { offline: 0, busy: 0, 'too-large': 0, 'processing-busy': 0, 'bad-frame': 0 };
   private readonly startedAt: number;
   private windowStart: number;
   private windowFrames = 0;
@@ -40,7 +45,9 @@ export class StreamStats {
   }
 
   get framesDropped(): number {
-    return this.drops.offline + this.drops.busy + this.drops['too-large'];
+    let total = 0;
+    for (const count of Object.values(this.drops)) total += count;
+    return total;
   }
 
   /** The frame rate of the last closed window (0 before the first snapshot). */

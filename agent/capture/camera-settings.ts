@@ -1,11 +1,17 @@
 import { ConfigError } from '../../common/options.js';
+import { APPLIES_ALL, type CameraApplies } from './frame-source.js';
 
 /**
  * What a user sets about the picture, and how each backend's program is told. This file is the one place that
  * knows the camera programs' flags; sources call it and never build flags themselves.
  *
- * Ask the camera for the final size and quality: every backend here sends the camera's JPEG bytes on untouched,
- * so whatever the camera is told is what viewers get, at no CPU cost in the agent.
+ * Ask the camera for the final size, quality and orientation: the camera's JPEG bytes then go out untouched,
+ * at no CPU cost in the agent. What a camera cannot do (rpicam-vid cannot rotate by 90 or 270) is left to the
+ * agent's processing step (agent/processing), which re-encodes each frame with sharp; each backend says which
+ * settings its camera applies (`...Applies` below).
+ *
+ * Orientation is defined once for every backend: the flips mirror the picture as the camera sees it, then the
+ * rotation turns the result clockwise (sharp and our ffmpeg filter order both do it this way round).
  */
 
 export type Rotation = 0 | 90 | 180 | 270;
@@ -72,11 +78,11 @@ const RPICAM_AWB_ALIASES: Record<string, string> = { sun: 'daylight', cloud: 'cl
  * `rpicam-vid -t 0 -n --codec mjpeg -q Q --width W --height H --framerate F --flush -o -` plus orientation and
  * exposure flags. `--flush` makes rpicam-vid fflush stdout after every frame; without it stdio keeps each
  * frame's last few KiB in its buffer until the next frame, adding a frame of latency.
+ *
+ * rpicam-vid rotates by 0 or 180 only (libcamera cannot transpose); for 90 and 270 the camera is not told and
+ * the agent rotates (rpicamApplies).
  */
 export function rpicamArgs(s: CameraSettings): string[] {
-  if (s.rotation !== 0 && s.rotation !== 180) {
-    fail('rotation', 'rpicam-vid rotates by 0 or 180 only (the sensor cannot transpose); use 0 or 180, or hflip/vflip');
-  }
   const args = ['-t', '0', '-n', '--codec', 'mjpeg', '-q', String(s.quality), '--width', String(s.width), '--height', String(s.height),
     '--framerate', formatNumber(s.fps), '--flush'];
   if (s.rotation === 180) args.push('--rotation', '180');
@@ -90,6 +96,10 @@ export function rpicamArgs(s: CameraSettings): string[] {
   }
   args.push('-o', '-');
   return args;
+}
+
+export function rpicamApplies(s: CameraSettings): CameraApplies {
+  return { ...APPLIES_ALL, rotation: s.rotation === 0 || s.rotation === 180 };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -177,13 +187,14 @@ export function qualityToQscale(quality: number): number {
   return Math.round(2 + ((100 - quality) * 29) / 99);
 }
 
+/** Flips first, then the rotation (the order defined at the top of this file). */
 function orientationFilter(s: CameraSettings): string | undefined {
   const filters: string[] = [];
+  if (s.hflip) filters.push('hflip');
+  if (s.vflip) filters.push('vflip');
   if (s.rotation === 90) filters.push('transpose=clock');
   if (s.rotation === 180) filters.push('hflip', 'vflip');
   if (s.rotation === 270) filters.push('transpose=cclock');
-  if (s.hflip) filters.push('hflip');
-  if (s.vflip) filters.push('vflip');
   return filters.length > 0 ? filters.join(',') : undefined;
 }
 
@@ -223,6 +234,23 @@ export function ffmpegV4l2Plan(s: CameraSettings, input: V4l2Input, wanted: V4l2
   }
   args.push('-f', 'mjpeg', 'pipe:1');
   return { args, mode, ignored };
+}
+
+/** What ffmpeg applies in each mode: passthrough keeps the camera's own JPEG quality. */
+export function v4l2Applies(mode: V4l2Mode): CameraApplies {
+  return { ...APPLIES_ALL, quality: mode.kind === 'encode' };
+}
+
+/**
+ * The part of the settings that reaches the camera program of `kind`: two settings with equal views need no
+ * camera restart (what differs is the processing step's job).
+ */
+export function cameraView(kind: string, s: CameraSettings): Record<string, unknown> {
+  switch (kind) {
+    case 'rpicam': return { ...s, rotation: s.rotation === 180 ? 180 : 0 };
+    case 'file': return { fps: s.fps };
+    default: return { ...s };
+  }
 }
 
 /** Frame size after rotation (90/270 swap width and height). */

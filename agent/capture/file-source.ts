@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Logger } from '../../common/logger.js';
-import { nowUs, type FrameSink, type FrameSource } from './frame-source.js';
+import { APPLIES_NONE, nowUs, type FrameSink, type FrameSource } from './frame-source.js';
 import { FrameTimer } from './frame-timer.js';
 
 export class FileSourceError extends Error {
@@ -50,8 +50,10 @@ export function listFrameFiles(pattern: string): string[] {
  */
 export class FileSource implements FrameSource {
   readonly kind = 'file';
-  /** The files' bytes go out untouched, so only the replay rate can change. */
+  /** The replay rate is the only setting of its own; the processing step can change the rest. */
   readonly adjustable = ['fps'] as const;
+  /** The files are what they are: size, quality and orientation are the processing step's, when asked for. */
+  readonly applies = APPLIES_NONE;
   width = 0;
   height = 0;
   private readonly timer: FrameTimer;

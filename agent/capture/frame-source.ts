@@ -32,6 +32,11 @@ export interface FrameSource {
    */
   readonly adjustable?: readonly AdjustableSetting[];
   /**
+   * Which of the wanted picture settings the camera itself applies; the agent's processing step (sharp) does
+   * what is left. Absent means all of them (the frames come out as asked).
+   */
+  readonly applies?: CameraApplies;
+  /**
    * Applies changed settings without a restart where the source can; returns false when it cannot, and
    * the agent then restarts it with the new settings.
    */
@@ -41,6 +46,21 @@ export interface FrameSource {
   /** Stops producing frames and releases every resource (child processes, timers, files). Idempotent. */
   stop(): Promise<void>;
 }
+
+/** What a camera does itself of the settings in CameraSettings (see agent/processing/processing-plan.ts). */
+export interface CameraApplies {
+  /** The camera was asked for the size (it may still deliver another; the processing step checks each frame). */
+  size: boolean;
+  /** The camera encodes at the wanted JPEG quality. */
+  quality: boolean;
+  /** The camera rotates by the wanted rotation. */
+  rotation: boolean;
+  /** The camera mirrors as wanted (hflip, vflip). */
+  flips: boolean;
+}
+
+export const APPLIES_ALL: CameraApplies = { size: true, quality: true, rotation: true, flips: true };
+export const APPLIES_NONE: CameraApplies = { size: false, quality: false, rotation: false, flips: false };
 
 export type AdjustableSetting = 'fps' | 'width' | 'height' | 'quality' | 'rotation' | 'hflip' | 'vflip';
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import { nowUs, type FrameSink, type FrameSource } from './frame-source.js';
+import { nowUs, type CameraApplies, type FrameSink, type FrameSource } from './frame-source.js';
 import { MjpegSplitter, type MjpegSplitterStats } from './mjpeg-splitter.js';
 import { SupervisedProcess, type SupervisedProcessOptions } from './supervised-process.js';
 
@@ -14,6 +14,8 @@ export interface ProgramLaunch {
   args: string[];
   /** Short program name for logs. */
   name: string;
+  /** What the program applies of the settings, when only known once prepared (v4l2: passthrough or encode). */
+  applies?: CameraApplies;
 }
 
 /** Supervision settings a backend chooses for its program. */
@@ -27,6 +29,8 @@ export interface ProcessFrameSourceOptions {
   width: number;
   height: number;
   logger: Logger;
+  /** What the program applies of the wanted settings, as far as known before it is prepared. */
+  applies: CameraApplies;
   /** Works out the command line when the source starts (may probe the system). */
   prepare: () => Promise<ProgramLaunch>;
   supervision: SupervisionSettings;
@@ -47,6 +51,7 @@ export class ProcessFrameSource implements FrameSource {
   readonly width: number;
   readonly height: number;
   private readonly options: ProcessFrameSourceOptions;
+  private launched: ProgramLaunch | undefined;
   private process: SupervisedProcess | undefined;
   private splitter: MjpegSplitter | undefined;
   private stopped = false;
@@ -57,6 +62,10 @@ export class ProcessFrameSource implements FrameSource {
     this.kind = options.kind;
     this.width = options.width;
     this.height = options.height;
+  }
+
+  get applies(): CameraApplies {
+    return this.launched?.applies ?? this.options.applies;
   }
 
   /** Pid of the camera program while it runs (for diagnostics and tests). */
@@ -76,6 +85,7 @@ export class ProcessFrameSource implements FrameSource {
     if (this.process) throw new Error(`${this.kind} source already started`);
     const launch = await this.options.prepare();
     if (this.stopped) return;
+    this.launched = launch;
     const stamp = new MonotonicStamp();
     const splitter = new MjpegSplitter({
       maxFrameBytes: this.options.maxFrameBytes,

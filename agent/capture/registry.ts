@@ -3,7 +3,7 @@ import { ConfigError } from '../../common/options.js';
 import { detectCamera, type DetectedSource } from './auto-detect.js';
 import { outputSize, type CameraSettings } from './camera-settings.js';
 import type { DeathGuardKind } from './death-guard.js';
-import type { FrameSink, FrameSource } from './frame-source.js';
+import type { AdjustableSetting, CameraApplies, FrameSink, FrameSource } from './frame-source.js';
 import type { SupervisionSettings } from './process-frame-source.js';
 import { RaspistillSource } from './raspistill-source.js';
 import { createRpicamSource } from './rpicam-source.js';
@@ -104,6 +104,14 @@ export class AutoSource implements FrameSource {
 
   get height(): number {
     return this.chosen?.height ?? outputSize(this.settings).height;
+  }
+
+  get applies(): CameraApplies | undefined {
+    return this.chosen?.applies;
+  }
+
+  get adjustable(): readonly AdjustableSetting[] | undefined {
+    return this.chosen?.adjustable;
   }
 
   /** The source auto-detection picked (after start). */

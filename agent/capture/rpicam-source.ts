@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/logger.js';
 import { CameraProcessError } from './capture-errors.js';
-import { outputSize, rpicamArgs, type CameraSettings } from './camera-settings.js';
+import { outputSize, rpicamApplies, rpicamArgs, type CameraSettings } from './camera-settings.js';
 import { findFirstExecutable } from './find-executable.js';
 import { ProcessFrameSource, type SupervisionSettings } from './process-frame-source.js';
 
@@ -18,11 +18,14 @@ export interface RpicamSourceOptions {
 export function createRpicamSource(settings: CameraSettings, logger: Logger, options: RpicamSourceOptions = {}): ProcessFrameSource {
   const args = rpicamArgs(settings); // bad settings fail here, at configuration time
   const frameMs = 1000 / settings.fps;
-  const { width, height } = outputSize(settings);
+  const applies = rpicamApplies(settings);
+  // Frames leave rpicam-vid unrotated when the agent does the rotation.
+  const { width, height } = applies.rotation ? outputSize(settings) : settings;
   return new ProcessFrameSource({
     kind: 'rpicam',
     width,
     height,
+    applies,
     logger,
     supervision: {
       // Camera start-up (sensor mode switch, AGC/AWB settling) takes a second or two on a Pi.

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from '../../common/logger.js';
 import { CameraProcessError, NoCameraError } from './capture-errors.js';
-import { ffmpegV4l2Plan, outputSize, type CameraSettings, type V4l2Input, type V4l2Mode } from './camera-settings.js';
+import { ffmpegV4l2Plan, outputSize, v4l2Applies, type CameraSettings, type V4l2Input, type V4l2Mode } from './camera-settings.js';
 import { ProcessFrameSource, type SupervisionSettings } from './process-frame-source.js';
 import { checkDeviceAccess, listV4l2Devices, SYSTEM_V4L2_PATHS, type V4l2Paths } from './v4l2-devices.js';
 
@@ -72,6 +72,7 @@ export function createV4l2Source(settings: CameraSettings, logger: Logger, optio
     width,
     height,
     logger,
+    applies: v4l2Applies(wanted === 'auto' ? { kind: 'passthrough' } : wanted),
     supervision: { startupTimeoutMs: 10_000, stallTimeoutMs: Math.max(3000, 5 * frameMs), stopTimeoutMs: 3000, ...options.supervision },
     prepare: async () => {
       let input: V4l2Input;
@@ -99,7 +100,7 @@ export function createV4l2Source(settings: CameraSettings, logger: Logger, optio
       }
       const plan = ffmpegV4l2Plan(settings, input, mode);
       for (const item of plan.ignored) logger.warn(`--${item.field}: ${item.reason}`);
-      return { name: 'ffmpeg', command: ffmpeg, args: plan.args };
+      return { name: 'ffmpeg', command: ffmpeg, args: plan.args, applies: v4l2Applies(plan.mode) };
     },
   });
 }

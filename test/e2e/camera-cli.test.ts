@@ -5,13 +5,14 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { silentLogger } from '../../common/logger.js';
 import { MqttConnection } from '../../common/mqtt-connection.js';
+import { readJpegSize } from '../../agent/processing/jpeg-size.js';
 import { receiverSubscriptions } from '../../protocol/topics.js';
 import { CameraRegistry } from '../../viewer/camera-registry.js';
 import { FrameReceiver } from '../../viewer/frame-receiver.js';
 import { qscaleFor } from '../fixtures/standins/standin-common.js';
 import { ffmpegFrames } from '../helpers/jpeg-tools.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { descendants, isAlive, withCommand } from '../helpers/process-table.js';
+import { commandLine, descendants, isAlive, withCommand } from '../helpers/process-table.js';
 import { AGENT_CLI, eventually, runNode } from '../helpers/processes.js';
 import { STANDIN_BIN, standinEnv } from '../helpers/standin-path.js';
 
@@ -62,7 +63,38 @@ test('--source auto without any camera: exit 1 with one line naming every check'
 });
 
 test('a setting the camera cannot do is a configuration error (exit 2) naming the field', async () => {
-  const agent = runNode(AGENT_CLI, ['--broker', 'mqtt://127.0.0.1:1', '--source', 'rpicam', '--rotation', '90'], standinEnv());
+  const agent = runNode(AGENT_CLI, ['--broker', 'mqtt://127.0.0.1:1', '--source', 'rpicam', '--awb', 'moonlight'], standinEnv());
   assert.equal(await agent.exited, 2);
-  assert.match(agent.output(), /config error: --rotation: rpicam-vid rotates by 0 or 180 only/);
+  assert.match(agent.output(), /config error: --awb: 'moonlight' is not a rpicam mode; use one of /);
+});
+
+test('--source rpicam --rotation 90 --overlay: rpicam-vid cannot transpose, so the agent turns the frames and draws the text', async () => {
+  broker ??= await startMosquitto();
+  const receiver = new FrameReceiver(new CameraRegistry(4), {}, silentLogger);
+  const frames: Buffer[] = [];
+  receiver.onFrame((_camera, frame) => frames.push(frame.data));
+  const rx: MqttConnection = new MqttConnection(
+    { url: broker.url, clientId: 'camera-cli-rx2', protocolVersion: 5, onConnect: () => void rx.subscribe(receiverSubscriptions('picam')), onMessage: (t, p) => receiver.handle(t, p) },
+    silentLogger,
+  );
+  rx.start();
+  const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'turned', '--source', 'rpicam', '--width', '320', '--height', '240', '--fps', '10',
+    '--rotation', '90', '--overlay', '{id} {time}', '--no-adaptive', '--log-level', 'info'], standinEnv());
+  try {
+    await eventually(() => (frames.length >= 5 ? true : undefined), 15_000, '5 frames');
+    for (const frame of frames) assert.deepEqual(readJpegSize(frame), { width: 240, height: 320 });
+    const camera = ffmpegFrames({ width: 320, height: 240, count: 25, qscale: qscaleFor(80) }).frames;
+    assert.ok(frames.every((f) => !camera.some((c) => c.equals(f))), 'frames were re-encoded, not the camera\'s own');
+    const info = await eventually(() => receiver.registry.lookup('turned')?.info, 5000, 'info');
+    assert.deepEqual(info.processing, ['rotate 90', 'overlay']);
+    assert.deepEqual([info.width, info.height], [240, 320]);
+    const argv = withCommand(descendants(agent.child.pid!), 'standins/rpicam-vid.js');
+    assert.equal(argv.length, 1);
+    assert.ok(!commandLine(argv[0]!).includes('--rotation'), 'rpicam-vid was not asked to rotate');
+    assert.match(agent.output(), /frames are re-encoded with sharp \(costs CPU\).*rotate 90, overlay/);
+    assert.equal(await agent.stop('SIGTERM'), 0, agent.output());
+  } finally {
+    await agent.stop('SIGKILL');
+    await rx.stop();
+  }
 });

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { Agent } from '../../agent/agent.js';
 import { createSource, type CaptureSettings } from '../../agent/capture/registry.js';
+import { readJpegSize } from '../../agent/processing/jpeg-size.js';
 import { agentOptions, captureSettings } from '../../agent/config.js';
 import { silentLogger } from '../../common/logger.js';
 import { parseOptions } from '../../common/options.js';
@@ -98,14 +99,26 @@ test('an invalid set request is rejected with a reason and changes nothing', asy
   assert.ok(agent.stats.framesSent > 0);
 });
 
-test('a file source refuses what it cannot change (its bytes go out untouched), but changes fps', async () => {
-  const { dir } = await makeJpegFolder(3);
+test('a file source: size, quality and rotation change in the processing step without a restart; fps by a restart', async () => {
+  const { dir } = await makeJpegFolder(3, 320, 240);
   const agent = await startAgent(['--camera-id', 'ctl4', '--source', `file:${dir}`, '--fps', '5']);
   const viewer = await viewerOn();
   await eventually(() => viewer.registry.lookup('ctl4')?.latest, 10_000, 'first frame');
-  const refused = await viewer.control('picam/ctl4', { quality: 30 });
-  assert.equal(refused.ok, false);
-  assert.match(refused.error!, /file source cannot change quality \(it can change: fps\)/);
+  const untouched = viewer.registry.lookup('ctl4')!.latest!.frame.data;
+  assert.deepEqual(readJpegSize(untouched), { width: 320, height: 240 }, 'the files go out as they are until asked');
+  const changed = await viewer.control('picam/ctl4', { width: 200, height: 100, rotation: 90, quality: 30 });
+  assert.equal(changed.ok, true, changed.error);
+  assert.equal(changed.restarted, false, 'the replay is not restarted: the processing step makes the change');
+  // Rotated by 90: the 200x100 picture stands on its side.
+  await eventually(() => {
+    const latest = viewer.registry.lookup('ctl4')?.latest?.frame.data;
+    const size = latest && readJpegSize(latest);
+    return size?.width === 100 && size.height === 200 ? true : undefined;
+  }, 5000, 'frames of 100x200');
+  await eventually(() => {
+    const info = viewer.registry.lookup('ctl4')?.info;
+    return info?.width === 100 && JSON.stringify(info.processing) === JSON.stringify(['rotate 90', 'resize 100x200', 'quality 30']) ? true : undefined;
+  }, 5000, 'info tells the new size and the processing steps');
   const fps = await viewer.control('picam/ctl4', { fps: 8 });
   assert.equal(fps.ok, true, fps.error);
   assert.equal(fps.restarted, true);

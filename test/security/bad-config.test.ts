@@ -74,6 +74,9 @@ const CASES: Case[] = [
   { name: 'flag: port out of range', program: 'viewer', args: () => ['--listen', '127.0.0.1:70000'], line: /--listen: port must be 0 to 65535/ },
   { name: 'flag: max cameras 0', program: 'viewer', args: () => ['--max-cameras', '0'], line: /--max-cameras: 0 is out of range; use 1 to 4096/ },
   { name: 'flag: frame timeout too short', program: 'viewer', args: () => ['--frame-timeout', '10'], line: /--frame-timeout: 10 is out of range; use 50 to 60000/ },
+  { name: 'flag: overlay with an unknown placeholder', program: 'agent', args: () => ['--overlay', '{id} {hostname}'], line: /--overlay: "\{id\} \{hostname\}" is not text of at most 200 characters whose only placeholders are \{id\}, \{date\} and \{time\}/ },
+  { name: 'env: overlay in the middle', program: 'agent', args: () => [], env: { PICAM_OVERLAY_POSITION: 'middle' }, line: /PICAM_OVERLAY_POSITION: "middle" is not allowed; use one of top-left, top-right, bottom-left, bottom-right/ },
+  { name: 'flag: rpicam exposure mode it lacks', program: 'agent', args: () => ['--source', 'rpicam', '--exposure', 'fireworks'], line: /--exposure: 'fireworks' is not a rpicam mode; use one of normal, sport, long, custom/ },
   { name: 'flag: source folder missing', program: 'agent', args: () => ['--source', `file:${f('no-such-folder')}`], line: /--source file:.*no-such-folder: no JPEG files match .*no-such-folder/ },
   // Password and TLS files
   { name: 'missing password file', program: 'agent', args: () => ['--password-file', f('no-password')], line: /passwordFile .*no-password cannot be read \(ENOENT\)/ },
