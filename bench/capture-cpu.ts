@@ -1,5 +1,6 @@
 /**
- * Agent CPU per passthrough 1080p frame: the source path (pipe reads, MJPEG splitting, timestamps) measured with
+ * Agent CPU per passthrough 1080p frame: the source path (pipe reads, MJPEG splitting, timestamps) and the
+ * processing step's check that nothing is asked for (frame header read, hand-on), measured with
  * process.cpuUsage() over N frames, with the stand-in rpicam-vid streaming real 1080p JPEGs at 30 fps, and with
  * ffmpeg passing an MJPEG stream through (the v4l2 source). The camera program's own CPU is not counted: on a Pi
  * that is the camera's encoder, and the agent does not re-encode.
@@ -11,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../common/logger.js';
 import { DEFAULT_CAMERA_SETTINGS, type CameraSettings } from '../agent/capture/camera-settings.js';
-import type { FrameSource } from '../agent/capture/frame-source.js';
+import { APPLIES_ALL, type FrameSource } from '../agent/capture/frame-source.js';
+import { FrameProcessor } from '../agent/processing/frame-processor.js';
 import { createRpicamSource } from '../agent/capture/rpicam-source.js';
 import { createV4l2Source } from '../agent/capture/v4l2-source.js';
 import { ffmpegFrames } from '../test/helpers/jpeg-tools.js';
@@ -28,8 +30,13 @@ async function run(label: string, source: FrameSource): Promise<void> {
   let beganAt = 0;
   const warmup = 15;
   const done = new Promise<{ cpu: NodeJS.CpuUsage; wall: number }>((resolve) => {
-    void source.start({
-      frame: ({ data }) => {
+    // As in the agent: every frame passes the processing step, which hands it on untouched.
+    const processor = new FrameProcessor({
+      request: () => ({ wanted: settings, exact: { size: false, quality: false }, overlay: false, applies: source.applies ?? APPLIES_ALL }),
+      overlay: undefined,
+      onDrop: () => { throw new Error('passthrough frame dropped'); },
+      logger,
+      output: ({ data }) => {
         count++;
         if (count === warmup) {
           begin = process.cpuUsage();
@@ -39,6 +46,9 @@ async function run(label: string, source: FrameSource): Promise<void> {
           if (count === warmup + frames) resolve({ cpu: process.cpuUsage(begin), wall: performance.now() - beganAt });
         }
       },
+    });
+    void source.start({
+      frame: (frame) => processor.offer(frame),
       fatal: (e) => {
         console.error(e.message);
         process.exit(1);
