@@ -45,6 +45,8 @@ export interface CameraSummary {
   };
   /** Present when the camera accepts remote control: what it can change, and its current quality. */
   control?: { adjustable: string[]; quality?: number };
+  /** What the agent does to the camera's frames before sending (info `processing`); [] when they go out untouched. */
+  processing?: string[];
 }
 
 const numberOrUndefined = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -129,6 +131,7 @@ export class CameraRegistry {
           }
         : undefined,
       control: state.info?.control === true ? { adjustable: stringList(state.info.adjustable), quality: numberOrUndefined(state.info.quality) } : undefined,
+      processing: Array.isArray(state.info?.processing) ? stringList(state.info.processing) : undefined,
     };
   }
 }

@@ -45,7 +45,10 @@ before(async () => {
   viewer = runNode(VIEWER_CLI, ['--broker', broker.url, '--listen', `127.0.0.1:${port}`, '--save-dir', saveDir]);
   await viewer.waitFor(/connected to broker/);
   for (const id of ['cam-a', 'cam-b']) {
-    const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', id, '--source', 'synthetic', '--fps', '4', '--width', '320', '--height', '240', '--stats-interval', '1']);
+    // cam-b draws an overlay (markup characters included: the agent must escape them in its SVG), so the page
+    // shows one camera whose frames the agent re-encodes and one whose frames it does not touch.
+    const overlay = id === 'cam-b' ? ['--overlay', '<b>{id}</b> {time}'] : [];
+    const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', id, '--source', 'synthetic', '--fps', '4', '--width', '320', '--height', '240', '--stats-interval', '1', ...overlay]);
     agents.set(id, agent);
   }
   await Promise.all([...agents.values()].map((a) => a.waitFor(/first frame published/)));
@@ -91,6 +94,9 @@ test('the page shows both cameras live: the picture changes and the stats overla
   assert.match(stats, /missed\s+\d+/);
   assert.match(stats, /incomplete\s+0/);
   assert.match(stats, /corrupt\s+0/);
+  assert.match(stats, /processing\s+none/);
+  await page.locator(`${tile('cam-b')} .stats`, { hasText: 'overlay' }).waitFor({ timeout: 10_000 });
+  assert.match(await page.locator(`${tile('cam-b')} .stats`).innerText(), /processing\s+overlay/);
   assert.equal(await page.locator(`${tile('cam-a')} .stale`).isHidden(), true, 'a live camera is not marked stale');
 });
 

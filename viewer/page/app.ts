@@ -12,6 +12,7 @@ interface Summary {
   counters?: Counters;
   agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number; stalled?: boolean; lastFrameAgeS?: number; stalls?: number };
   control?: { adjustable: string[]; quality?: number };
+  processing?: string[];
 }
 interface RecordingState { active: boolean; dir?: string; startedAt?: string; framesWritten: number; framesSkipped: number; files: Array<{ camera: string; file: string }>; lastError?: string }
 interface ViewerState {
@@ -166,8 +167,14 @@ async function drawFrame(data: ArrayBuffer): Promise<void> {
   }
 }
 
+/** Text for innerHTML: some values come from agents' messages, which anyone with write access to the broker can send. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function stat(label: string, value: string, title = '', warn = false): string {
-  return `<dt title="${title}">${label}</dt><dd class="${warn ? 'warn' : ''}" title="${title}">${value}</dd>`;
+  const t = escapeHtml(title);
+  return `<dt title="${t}">${escapeHtml(label)}</dt><dd class="${warn ? 'warn' : ''}" title="${t}">${escapeHtml(value)}</dd>`;
 }
 
 function renderCamera(camera: Summary): void {
@@ -204,7 +211,8 @@ function renderCamera(camera: Summary): void {
     stat('corrupt', String(c?.framesCorrupt ?? 0), 'frames that failed the CRC-32 check and were not shown', (c?.framesCorrupt ?? 0) > 0) +
     stat('dropped at camera', String(camera.agent?.framesDropped ?? '–'), 'frames the agent could not send (link busy or broker away), from its stats') +
     stat('stalls', camera.agent?.stalls === undefined ? '–' : `${camera.agent.stalls}${stalled ? ' (stalled now)' : ''}`, 'times the camera gave the agent no frame for its stall timeout, since the agent started (from its stats)', stalled) +
-    stat('quality', camera.agent?.quality === undefined ? '–' : `${camera.agent.quality}${camera.agent.adaptiveLevel ? ` (adapted, level ${camera.agent.adaptiveLevel})` : ''}`, 'JPEG quality; "adapted" when the camera stepped quality or frame rate down for a slow link', (camera.agent?.adaptiveLevel ?? 0) > 0);
+    stat('quality', camera.agent?.quality === undefined ? '–' : `${camera.agent.quality}${camera.agent.adaptiveLevel ? ` (adapted, level ${camera.agent.adaptiveLevel})` : ''}`, 'JPEG quality; "adapted" when the camera stepped quality or frame rate down for a slow link', (camera.agent?.adaptiveLevel ?? 0) > 0) +
+    stat('processing', camera.processing === undefined ? '–' : camera.processing.length === 0 ? 'none' : camera.processing.join(', '), 'what the agent does to the camera\'s JPEGs before sending them; "none": they go out as the camera made them, never re-encoded', (camera.processing?.length ?? 0) > 0);
   // Remote control: offered when the camera listens on its set topic; only what its source can change.
   tile.controls.hidden = !camera.control;
   if (camera.control) {
