@@ -8,8 +8,11 @@ import { NoCameraError } from '../../agent/capture/capture-errors.js';
 import { DEFAULT_CAMERA_SETTINGS, ffmpegV4l2Plan, type CameraSettings } from '../../agent/capture/camera-settings.js';
 import { listV4l2Devices } from '../../agent/capture/v4l2-devices.js';
 import { createV4l2Source, parseFfmpegFormatList } from '../../agent/capture/v4l2-source.js';
+import { FrameProcessor } from '../../agent/processing/frame-processor.js';
+import { readJpegSize } from '../../agent/processing/jpeg-size.js';
 import { ffmpegFrames } from '../helpers/jpeg-tools.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
+import { waitFor } from '../helpers/process-table.js';
 import { frameSourceContract, RecordingSink } from './frame-source-contract.js';
 
 const settings: CameraSettings = { ...DEFAULT_CAMERA_SETTINGS, width: 320, height: 240, fps: 20, quality: 70 };
@@ -67,6 +70,36 @@ describe('v4l2 source', () => {
     const meta = await sharp(sink.frames[0]!.data).metadata();
     assert.deepEqual([meta.width, meta.height], [240, 320]);
     assert.ok(lines.some((l) => l.includes('--rotation: rotation/flip re-encodes')));
+  });
+
+  it('a webcam that lacks the size asked for: frames pass untouched, unless the user set the size, then the agent resizes them', async () => {
+    // The "camera" gives 320x240 MJPEG whatever it is asked, as a V4L2 driver does when it lacks a size.
+    const asked: CameraSettings = { ...settings, width: 160, height: 120 };
+    for (const exact of [false, true]) {
+      const source = createV4l2Source(asked, memoryLogger().logger, { input: { kind: 'ffmpeg', args: mjpegInput() }, mode: { kind: 'passthrough' } });
+      const out: Buffer[] = [];
+      const { logger, lines } = memoryLogger();
+      const processor = new FrameProcessor({
+        request: () => ({ wanted: asked, exact: { size: exact, quality: false }, overlay: false, applies: source.applies }),
+        overlay: undefined,
+        output: (frame) => out.push(frame.data),
+        onDrop: () => undefined,
+        logger,
+      });
+      await source.start({ frame: (frame) => processor.offer(frame), fatal: (error) => assert.fail(error) });
+      await waitFor(() => out.length >= 3, 8000, 'three frames through the processing step');
+      await source.stop();
+      await processor.stop();
+      assert.equal(source.applies.quality, false, 'passthrough keeps the camera\'s quality');
+      if (exact) {
+        for (const frame of out) assert.deepEqual(readJpegSize(frame), { width: 160, height: 120 });
+        assert.ok(lines.some((l) => l.includes('re-encoded') && l.includes('resize 160x120')));
+      } else {
+        const known = new Set(cameraFrames.map((f) => scanData(f).toString('base64')));
+        for (const frame of out) assert.ok(known.has(scanData(frame).toString('base64')), 'the camera\'s own JPEG');
+        assert.equal(lines.filter((l) => l.includes('the camera gives 320x240 frames, not the 160x120 asked for')).length, 1);
+      }
+    }
   });
 
   it('device passthrough uses the documented ffmpeg command line', () => {
