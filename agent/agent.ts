@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { MqttConnection, PublishRefusedError } from '../common/mqtt-connection.js';
 import type { TlsMaterial } from '../common/tls-files.js';
-import { parseControlRequest, type ControlRequest, type ControlResult } from '../protocol/control.js';
+import { parseControlRequest, type ControlChanges, type ControlRequest, type ControlResult } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/header.js';
 import type { CameraInfo } from '../protocol/messages.js';
 import { cameraTopic, type TopicKind } from '../protocol/topics.js';
@@ -13,6 +13,7 @@ import type { CaptureSettings } from './capture/registry.js';
 import { outputSize } from './capture/camera-settings.js';
 import { captureSettings, overlaySettings, type AgentConfig } from './config.js';
 import { FramePublisher } from './frame-publisher.js';
+import { FrameRateGate } from './frame-rate-gate.js';
 import { discoveryMessages } from './homeassistant.js';
 import { noLifecycle, type LifecycleReporter } from './lifecycle.js';
 import { FrameProcessor } from './processing/frame-processor.js';
@@ -51,6 +52,8 @@ export class Agent {
   private readonly connection: MqttConnection;
   private readonly publisher: FramePublisher;
   private readonly processor: FrameProcessor;
+  /** Adaptive quality's frame-rate steps: frames are skipped here, the camera keeps running. */
+  private readonly gate = new FrameRateGate();
   private readonly snapshots: SnapshotPublisher;
   private readonly stall: StallWatch;
   private readonly refusalsLogged = new Set<string>();
@@ -119,9 +122,9 @@ export class Agent {
       logger: logger.child('processing'),
     });
     if (config.adaptive) {
-      // Adaptive steps only what the camera changes itself: re-encoding in the agent to save bandwidth would
-      // trade a slow link for a busy CPU.
-      this.adaptive = new AdaptiveQuality({ minQuality: config.minQuality, minFps: config.minFps }, async (changes) => { await this.camera.apply(changes, 'adaptive'); }, logger.child('adaptive'));
+      // Adaptive steps only the quality the camera encodes at (re-encoding in the agent to save bandwidth would
+      // trade a slow link for a busy CPU), and the frame rate by skipping frames (no camera restart).
+      this.adaptive = new AdaptiveQuality({ minQuality: config.minQuality, minFps: config.minFps }, (changes) => this.adaptTo(changes), logger.child('adaptive'));
       this.adaptive.setTarget({ quality: config.quality, fps: config.fps }, this.camera.cameraAdjustable.includes('quality'));
     }
   }
@@ -138,7 +141,7 @@ export class Agent {
       await this.camera.start({
         frame: (frame) => {
           this.stall.frameArrived();
-          this.processor.offer(frame);
+          if (this.gate.accept(frame.capturedAtUs)) this.processor.offer(frame);
         },
         fatal: (error) => {
           logger.error('camera source failed', { source: this.camera.activeSource.kind, error: error.message });
@@ -191,7 +194,7 @@ export class Agent {
       codec: 'image/jpeg',
       width: size.width,
       height: size.height,
-      fps: settings.fps,
+      fps: this.effectiveFps(),
       chunkSize: config.chunkSize,
       streamId: this.streamId,
       source: this.camera.activeSource.kind,
@@ -272,6 +275,7 @@ export class Agent {
       if (this.adaptive && (request.changes.quality !== undefined || request.changes.fps !== undefined)) {
         // The operator's values become the new target; adaptive steps start again from there.
         this.adaptive.setTarget({ quality: settings.quality, fps: settings.fps }, this.camera.cameraAdjustable.includes('quality'));
+        if (this.gate.limit !== undefined) { this.gate.setLimit(undefined); this.publishInfo(); }
       }
       if (request.snapshot && !(await this.snapshots.request())) {
         return { id: request.id, ok: false, error: 'snapshot could not be published (no frame, no broker, or larger than the broker accepts)' };
@@ -289,6 +293,19 @@ export class Agent {
     this.adaptWindow = { captured: this.stats.framesCaptured, busy: this.stats.drops.busy };
     // While the broker is away every frame is dropped as "offline": that says nothing about the link's speed.
     if (this.connection.connected) await this.adaptive!.evaluate(captured, busy);
+  }
+
+  private async adaptTo(changes: ControlChanges): Promise<void> {
+    if (changes.quality !== undefined) await this.camera.apply({ quality: changes.quality }, 'adaptive');
+    if (changes.fps !== undefined) {
+      this.gate.setLimit(changes.fps < this.camera.settings.fps ? changes.fps : undefined);
+      this.publishInfo();
+    }
+  }
+
+  /** The frame rate frames go out at: the camera's, or adaptive quality's lower limit. */
+  private effectiveFps(): number {
+    return Math.min(this.camera.settings.fps, this.gate.limit ?? Infinity);
   }
 
   private onFrameSent(): void {
@@ -314,7 +331,7 @@ export class Agent {
       processMeanMs: processing.meanMs,
       connected: this.connection.connected,
       quality: settings.quality,
-      targetFps: settings.fps,
+      targetFps: this.effectiveFps(),
       adaptiveLevel: this.adaptive?.level ?? 0,
       sourceRestarts: this.camera.restarts,
       stalled: this.stall.stalled,

@@ -47,16 +47,22 @@ test('adapts down under a slow link, keeps frames intact, and recovers when the 
   await sleep(3000);
   const counters = viewer.receiver.reassembler.counters(camera()!.key)!;
   const throttledSize = camera()!.latest!.frame.data.length;
-  console.log(`# adaptive: free link ${fullSize} B/frame q90 15 fps; at 40 kB/s level ${agent.adaptive!.level} (q${agent.camera.settings.quality}, ${agent.camera.settings.fps} fps), ${throttledSize} B/frame, ${counters.framesDelivered - deliveredBefore} frames in 3 s`);
+  console.log(`# adaptive: free link ${fullSize} B/frame q90 15 fps; at 40 kB/s level ${agent.adaptive!.level} (q${agent.camera.settings.quality}, ${agent.info().fps} fps sent of the camera's ${agent.camera.settings.fps}), ${throttledSize} B/frame, ${counters.framesDelivered - deliveredBefore} frames in 3 s`);
   assert.ok(down.quality < 90);
   assert.ok(counters.framesDelivered - deliveredBefore >= 2, 'frames keep arriving under the limit');
   assert.ok(throttledSize < fullSize * 0.8, `frames got smaller: ${throttledSize} vs ${fullSize}`);
   assert.equal(counters.framesCorrupt, 0, 'only intact frames');
+  // Past the quality steps the rate drops by skipping frames: the camera runs on at 15 fps, never restarted.
+  await eventually(() => (agent.adaptive!.level >= 5 ? true : undefined), 20_000, 'adaptive steps into the frame rate');
+  assert.ok(agent.info().fps < 15, `info says ${agent.info().fps} fps`);
+  assert.equal(agent.camera.settings.fps, 15);
+  assert.equal(agent.camera.restarts, 0);
 
   proxy.setRate(undefined);
   await eventually(() => (agent.adaptive!.level === 0 ? true : undefined), 40_000, 'adaptive back to level 0');
   assert.equal(agent.camera.settings.quality, 90);
   assert.equal(agent.camera.settings.fps, 15);
+  assert.equal(agent.info().fps, 15);
   const stats = agent.stats.snapshot();
   assert.ok(stats.framesDropped > 0, 'the slow link showed up as dropped frames');
 });
