@@ -1,9 +1,7 @@
 #!/usr/bin/env node
-import { runCli } from '../common/cli-runner.js';
+import { runCli, startBrokerClient } from '../common/cli-runner.js';
 import { createLogger } from '../common/logger.js';
-import { ConfigError, helpText, parseOptions } from '../common/options.js';
-import { refusePasswordInFlagUrl, resolvePassword } from '../common/password.js';
-import { loadTlsFiles } from '../common/tls-files.js';
+import { ConfigError } from '../common/options.js';
 import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
 import { createSource, type CaptureSettings } from './capture/registry.js';
@@ -19,20 +17,17 @@ const FOOTER = `Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuratio
 Secrets: the password comes from PICAM_PASSWORD, the config file key "password", or passwordFile; never a flag.`;
 
 await runCli('picam-agent', async () => {
-  const parsed = parseOptions(agentOptions, { argv: process.argv.slice(2), env: process.env, envPrefix: AGENT_ENV_PREFIX });
-  if (parsed.help) { process.stdout.write(helpText(agentOptions, USAGE, AGENT_ENV_PREFIX, FOOTER)); return undefined; }
-  if (parsed.version) { process.stdout.write(`picam-agent ${packageVersion()}\n`); return undefined; }
+  const start = startBrokerClient({ program: 'picam-agent', table: agentOptions, envPrefix: AGENT_ENV_PREFIX, usage: USAGE, footer: FOOTER }, process.argv.slice(2), process.env);
+  if (!start) return undefined;
+  const { parsed, password, tls } = start;
   const config = parsed.values;
-  refusePasswordInFlagUrl(config.broker, parsed.origin.broker, 'PICAM_PASSWORD');
-  const password = resolvePassword(config.password, config.passwordFile);
-  const tls = loadTlsFiles(config);
   const logger = createLogger({ level: config.logLevel, component: 'agent' });
   const build = (settings: CaptureSettings) => createSource(config.source, settings, logger.child('capture'));
   let source;
   try {
     source = build(captureSettings(config));
   } catch (error) {
-    if (error instanceof ConfigError) throw error; // already names the field (e.g. --rotation for rpicam)
+    if (error instanceof ConfigError) throw error; // already names the field (e.g. --awb for rpicam)
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
   // Under systemd (Type=notify) this reports READY/STATUS/STOPPING and feeds the watchdog; elsewhere a no-op.

@@ -1,4 +1,7 @@
-import { ConfigError } from './options.js';
+import { ConfigError, helpText, parseOptions, type OptionTable, type ParsedCommandLine } from './options.js';
+import { refusePasswordInFlagUrl, resolvePassword } from './password.js';
+import { loadTlsFiles, type TlsFileOptions, type TlsMaterial } from './tls-files.js';
+import { packageVersion } from './version.js';
 
 /** Exit codes shared by both programs; the systemd unit relies on 2 (RestartPreventExitStatus=2). */
 export const EXIT_OK = 0;
@@ -63,4 +66,41 @@ export async function runCli(program: string, main: () => Promise<Stoppable | un
     }
     await running?.stop().catch(() => undefined);
   }
+}
+
+/** What a broker client program (agent, viewer) needs to know about itself for its command line. */
+export interface ProgramDescription<S extends OptionTable> {
+  program: string;
+  table: S;
+  envPrefix: string;
+  usage: string;
+  footer: string;
+}
+
+/** Options every broker client has (common/broker-account-options.ts plus --broker). */
+interface BrokerClientValues extends TlsFileOptions {
+  password?: string;
+  passwordFile?: string;
+}
+
+export interface BrokerClientStart<S extends OptionTable> {
+  parsed: ParsedCommandLine<S>;
+  /** From the environment, the config file or passwordFile; never a flag. */
+  password: string | undefined;
+  tls: TlsMaterial | undefined;
+}
+
+/**
+ * The start both programs share: parse flags, environment and config file; answer --help and --version
+ * (undefined: nothing to run); refuse a password in a --broker URL; read the password and the TLS files.
+ * Every problem is a ConfigError, which runCli turns into one line and exit code 2.
+ */
+export function startBrokerClient<S extends OptionTable>(description: ProgramDescription<S>, argv: readonly string[], env: NodeJS.ProcessEnv): BrokerClientStart<S> | undefined {
+  const { program, table, envPrefix } = description;
+  const parsed = parseOptions(table, { argv, env, envPrefix });
+  if (parsed.help) { process.stdout.write(helpText(table, description.usage, envPrefix, description.footer)); return undefined; }
+  if (parsed.version) { process.stdout.write(`${program} ${packageVersion()}\n`); return undefined; }
+  const values = parsed.values as unknown as BrokerClientValues;
+  refusePasswordInFlagUrl(values.broker, parsed.origin.broker ?? 'default', `${envPrefix}PASSWORD`);
+  return { parsed, password: resolvePassword(values.password, values.passwordFile), tls: loadTlsFiles(values) };
 }

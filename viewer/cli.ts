@@ -1,10 +1,7 @@
 #!/usr/bin/env node
-import { runCli } from '../common/cli-runner.js';
+import { runCli, startBrokerClient } from '../common/cli-runner.js';
 import { createLogger } from '../common/logger.js';
-import { ConfigError, helpText, parseOptions } from '../common/options.js';
-import { refusePasswordInFlagUrl, resolvePassword } from '../common/password.js';
-import { loadTlsFiles } from '../common/tls-files.js';
-import { packageVersion } from '../common/version.js';
+import { ConfigError } from '../common/options.js';
 import { VIEWER_ENV_PREFIX, viewerOptions } from './config.js';
 import { SaveError } from './frame-saver.js';
 import { RecordingError } from './recorder.js';
@@ -23,13 +20,10 @@ Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuration error.
 The password comes from PICAM_VIEWER_PASSWORD, the config file key "password", or passwordFile; never a flag.`;
 
 await runCli('picam-viewer', async () => {
-  const parsed = parseOptions(viewerOptions, { argv: process.argv.slice(2), env: process.env, envPrefix: VIEWER_ENV_PREFIX });
-  if (parsed.help) { process.stdout.write(helpText(viewerOptions, USAGE, VIEWER_ENV_PREFIX, FOOTER)); return undefined; }
-  if (parsed.version) { process.stdout.write(`picam-viewer ${packageVersion()}\n`); return undefined; }
-  const config = parsed.values;
-  refusePasswordInFlagUrl(config.broker, parsed.origin.broker, 'PICAM_VIEWER_PASSWORD');
-  const password = resolvePassword(config.password, config.passwordFile);
-  const tls = loadTlsFiles(config);
+  const start = startBrokerClient({ program: 'picam-viewer', table: viewerOptions, envPrefix: VIEWER_ENV_PREFIX, usage: USAGE, footer: FOOTER }, process.argv.slice(2), process.env);
+  if (!start) return undefined;
+  const { password, tls } = start;
+  const config = start.parsed.values;
   const logger = createLogger({ level: config.logLevel, component: 'viewer' });
   const viewer = new Viewer({ config, logger, password, tls });
   try {
