@@ -176,7 +176,8 @@ export class FrameProcessor {
     const turned = wanted.rotation === 90 || wanted.rotation === 270;
     const asked = turned ? { width: wanted.height, height: wanted.width } : wanted;
     const key = `${size.width}x${size.height}`;
-    if ((size.width === asked.width && size.height === asked.height) || this.sizeWarnings.has(key)) return;
+    // Bounded: a camera spewing broken headers must not grow memory one warning at a time.
+    if ((size.width === asked.width && size.height === asked.height) || this.sizeWarnings.has(key) || this.sizeWarnings.size >= 16) return;
     this.sizeWarnings.add(key);
     this.options.logger.warn(`the camera gives ${key} frames, not the ${asked.width}x${asked.height} asked for; they go out as they are (set --width and --height yourself to have the agent resize)`);
   }
