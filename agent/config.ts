@@ -33,7 +33,7 @@ export const agentOptions = {
   rotation: opt.enum({ description: 'Rotate the picture clockwise by this many degrees, after the flips. The camera does it where it can; otherwise (rpicam 90/270, file:) the agent does, re-encoding each frame.', values: ['0', '90', '180', '270'] as const }, '0'),
   hflip: opt.boolean({ description: 'Mirror the picture left to right (done by the camera where it can).' }, false),
   vflip: opt.boolean({ description: 'Mirror the picture top to bottom (done by the camera where it can).' }, false),
-  overlay: opt.string({ description: 'Text drawn on every frame, e.g. "{id} {date} {time}" ({id} camera id, {date} and {time} of capture, local time). Empty: none. Re-encodes every frame with sharp (costs CPU).', arg: 'TEXT', pattern: OVERLAY_TEMPLATE_PATTERN, patternHint: OVERLAY_TEMPLATE_HINT }, ''),
+  overlay: opt.string({ description: 'Text drawn on every frame, e.g. "{id} {date} {time}" ({id} camera id, {date} and {time} of capture, local time). Empty: none. Re-encodes every frame with sharp (costs CPU).', arg: 'TEXT', defaultText: 'none', pattern: OVERLAY_TEMPLATE_PATTERN, patternHint: OVERLAY_TEMPLATE_HINT }, ''),
   overlayPosition: opt.enum({ description: 'Corner the overlay text is drawn in.', values: OVERLAY_POSITIONS }, 'bottom-left'),
   device: opt.optionalString({ description: 'V4L2 device for the v4l2 source (default: the first capture device).', arg: 'PATH' }),
   exposure: opt.optionalString({ description: 'Camera exposure mode (rpicam: normal, sport, long; raspistill: auto, night, sports, ...). Not for v4l2.', arg: 'MODE' }),
