@@ -164,10 +164,9 @@ export class FrameProcessor {
     this.steps = describePlan(plan, size);
     const text = this.steps.join(', ');
     if (text === this.lastSteps) return;
-    const first = this.lastSteps === undefined;
     this.lastSteps = text;
     if (text) this.options.logger.info('frames are re-encoded with sharp (costs CPU)', { steps: text });
-    else if (!first) this.options.logger.info('frames go out as the camera gives them again (no re-encode)');
+    else this.options.logger.info('frames go out as the camera gives them (no re-encode)');
   }
 
   private checkCameraSize(size: JpegSize | undefined): void {
