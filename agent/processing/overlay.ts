@@ -7,8 +7,8 @@ import type { JpegSize } from './jpeg-size.js';
  * rendered about once a second, not once a frame.
  *
  * The box is blended into the decoded pixels here rather than with sharp's composite, which converts the
- * whole frame for alpha blending: at 1080p that made an overlaid frame cost 2.2 times a plain re-encode,
- * against about 1.5 times this way (npm run bench:processing).
+ * whole frame for alpha blending: at 1080p that made an overlaid frame cost 1.9-2.2 times a plain re-encode,
+ * against 1.4-1.75 times this way (npm run bench:processing).
  */
 
 export const OVERLAY_POSITIONS = ['top-left', 'top-right', 'bottom-left', 'bottom-right'] as const;
