@@ -11,7 +11,8 @@ import { APPLIES_ALL, type CameraApplies } from './frame-source.js';
  * settings its camera applies (`...Applies` below).
  *
  * Orientation is defined once for every backend: the flips mirror the picture as the camera sees it, then the
- * rotation turns the result clockwise (sharp and our ffmpeg filter order both do it this way round).
+ * rotation turns the result clockwise (sharp and our ffmpeg filter order both do it this way round). raspistill
+ * is told both and applies them in its firmware's order, unverified for 90/270 with a flip (docs/CAMERAS.md).
  */
 
 export type Rotation = 0 | 90 | 180 | 270;
