@@ -22,19 +22,25 @@ import { STANDIN_BIN, standinEnv } from '../helpers/standin-path.js';
 let broker: RunningBroker | undefined;
 after(async () => broker?.stop());
 
-test('--source rpicam: camera JPEGs arrive byte-identical through mosquitto; SIGTERM leaves no camera process', async () => {
-  broker = await startMosquitto();
+/** A receiver on the test broker, as the viewer has one: every reassembled frame of any camera, in `frames`. */
+async function receive(clientId: string): Promise<{ receiver: FrameReceiver; frames: Buffer[]; rx: MqttConnection }> {
+  broker ??= await startMosquitto();
   const receiver = new FrameReceiver(new CameraRegistry(4), {}, silentLogger);
   const frames: Buffer[] = [];
   receiver.onFrame((_camera, frame) => frames.push(frame.data));
   const rx: MqttConnection = new MqttConnection(
-    { url: broker.url, clientId: 'camera-cli-rx', protocolVersion: 5, onConnect: () => void rx.subscribe(receiverSubscriptions('picam')), onMessage: (t, p) => receiver.handle(t, p) },
+    { url: broker.url, clientId, protocolVersion: 5, onConnect: () => void rx.subscribe(receiverSubscriptions('picam')), onMessage: (t, p) => receiver.handle(t, p) },
     silentLogger,
   );
   rx.start();
   await eventually(() => (rx.connected ? true : undefined), 5000, 'receiver connected');
+  return { receiver, frames, rx };
+}
 
-  const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'pi', '--source', 'rpicam', '--width', '320', '--height', '240', '--fps', '20', '--quality', '80', '--no-adaptive'], standinEnv());
+test('--source rpicam: camera JPEGs arrive byte-identical through mosquitto; SIGTERM leaves no camera process', async () => {
+  const { frames, rx } = await receive('camera-cli-rx');
+
+  const agent = runNode(AGENT_CLI, ['--broker', broker!.url, '--camera-id', 'pi', '--source', 'rpicam', '--width', '320', '--height', '240', '--fps', '20', '--quality', '80', '--no-adaptive'], standinEnv());
   try {
     await eventually(() => (frames.length >= 10 ? true : undefined), 10_000, '10 frames');
     const cameras = withCommand(descendants(agent.child.pid!), 'standins/rpicam-vid.js');
@@ -69,16 +75,8 @@ test('a setting the camera cannot do is a configuration error (exit 2) naming th
 });
 
 test('--source rpicam --rotation 90 --overlay: rpicam-vid cannot transpose, so the agent turns the frames and draws the text', async () => {
-  broker ??= await startMosquitto();
-  const receiver = new FrameReceiver(new CameraRegistry(4), {}, silentLogger);
-  const frames: Buffer[] = [];
-  receiver.onFrame((_camera, frame) => frames.push(frame.data));
-  const rx: MqttConnection = new MqttConnection(
-    { url: broker.url, clientId: 'camera-cli-rx2', protocolVersion: 5, onConnect: () => void rx.subscribe(receiverSubscriptions('picam')), onMessage: (t, p) => receiver.handle(t, p) },
-    silentLogger,
-  );
-  rx.start();
-  const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'turned', '--source', 'rpicam', '--width', '320', '--height', '240', '--fps', '10',
+  const { receiver, frames, rx } = await receive('camera-cli-rx2');
+  const agent = runNode(AGENT_CLI, ['--broker', broker!.url, '--camera-id', 'turned', '--source', 'rpicam', '--width', '320', '--height', '240', '--fps', '10',
     '--rotation', '90', '--overlay', '{id} {time}', '--no-adaptive', '--log-level', 'info'], standinEnv());
   try {
     await eventually(() => (frames.length >= 5 ? true : undefined), 15_000, '5 frames');
