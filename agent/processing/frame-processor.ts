@@ -68,7 +68,8 @@ export class FrameProcessor {
   /** Takes a frame from the camera. Never throws and never blocks. */
   offer(frame: CapturedFrame): void {
     if (this.stopped) return;
-    const plan = planProcessing(this.options.request());
+    const request = this.options.request();
+    const plan = planProcessing(request);
     const size = readJpegSize(frame.data);
     this.noteSteps(plan, size);
     const job = { frame, plan, size };
@@ -79,7 +80,7 @@ export class FrameProcessor {
       return;
     }
     if (!needsWork(plan, size)) {
-      this.checkCameraSize(size);
+      this.checkCameraSize(request, size);
       this.emit(frame, size);
       return;
     }
@@ -169,8 +170,7 @@ export class FrameProcessor {
     else this.options.logger.info('frames go out as the camera gives them (no re-encode)');
   }
 
-  private checkCameraSize(size: JpegSize | undefined): void {
-    const { wanted, applies, exact } = this.options.request();
+  private checkCameraSize({ wanted, applies, exact }: ProcessingRequest, size: JpegSize | undefined): void {
     if (!size || !applies.size || exact.size) return;
     const turned = wanted.rotation === 90 || wanted.rotation === 270;
     const asked = turned ? { width: wanted.height, height: wanted.width } : wanted;
