@@ -17,3 +17,8 @@ export async function retainedText(url: string, topic: string, ms = 300): Promis
   const retained = seen.filter((m) => m.retain && m.topic === topic);
   return retained.at(-1)?.payload.toString('utf8');
 }
+
+/** 'ok' when the broker accepted a QoS 1 publish, else its MQTT 5 reason code (135: not authorized; -1: none given). */
+export async function publishOutcome(client: mqtt.MqttClient, topic: string, payload: string | Buffer, retain = false): Promise<'ok' | number> {
+  return client.publishAsync(topic, payload, { qos: 1, retain }).then(() => 'ok' as const, (e: Error & { code?: number }) => e.code ?? -1);
+}

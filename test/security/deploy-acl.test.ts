@@ -10,6 +10,7 @@ import { receiverSubscriptions } from '../../protocol/topics.js';
 import type { Viewer } from '../../viewer/viewer.js';
 import { ansibleAvailable, renderDeployTemplate } from '../helpers/ansible-template.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { publishOutcome } from '../helpers/mqtt-peek.js';
 import { AGENT_CLI, ROOT, eventually, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
 import { startViewer } from '../helpers/viewer-harness.js';
@@ -72,11 +73,6 @@ async function connect(account: Account): Promise<mqtt.MqttClient> {
   return client;
 }
 
-/** 'ok' when the broker accepted a QoS 1 publish, else its MQTT 5 reason code (135: not authorized). */
-async function publish(client: mqtt.MqttClient, topic: string, payload: string): Promise<'ok' | number> {
-  return client.publishAsync(topic, payload, { qos: 1 }).then(() => 'ok' as const, (e: Error & { code?: number }) => e.code ?? -1);
-}
-
 /** A subscriber that keeps what it receives; `granted` holds the SUBACK code of each filter. */
 async function reader(account: Account, filters: string[]): Promise<{ got: Array<{ topic: string; text: string }>; granted: Record<string, number> }> {
   const client = await connect(account);
@@ -94,7 +90,7 @@ async function reader(account: Account, filters: string[]): Promise<{ got: Array
 async function barrier(): Promise<void> {
   const client = await connect('cam-garden');
   const marker = `barrier-${crypto.randomBytes(4).toString('hex')}`;
-  assert.equal(await publish(client, 'picam/garden/stats', marker), 'ok');
+  assert.equal(await publishOutcome(client, 'picam/garden/stats', marker), 'ok');
   await eventually(() => monitor.texts('picam/garden/stats').some((m) => m.text === marker) || undefined, 5000, 'the barrier marker');
   await sleep(300);
 }
@@ -138,17 +134,17 @@ test('viewer account: reads every kind the viewer subscribes to, never a set req
   const sent = new Map<string, string>();
   for (const kind of KINDS) {
     const marker = `from-camera-${kind}-${crypto.randomBytes(3).toString('hex')}`;
-    assert.equal(await publish(camera, `picam/garden/${kind}`, marker), 'ok', `the camera writes its ${kind}`);
+    assert.equal(await publishOutcome(camera, `picam/garden/${kind}`, marker), 'ok', `the camera writes its ${kind}`);
     sent.set(`picam/garden/${kind}`, marker);
   }
   const request = `{"id":"acl-${crypto.randomBytes(3).toString('hex')}","fps":5}`;
-  assert.equal(await publish(operator, 'picam/garden/set', request), 'ok', 'the operator writes set');
+  assert.equal(await publishOutcome(operator, 'picam/garden/set', request), 'ok', 'the operator writes set');
 
   const client = await connect('viewer');
   const refused: string[] = [];
   for (const topic of [...KINDS.map((k) => `picam/garden/${k}`), 'picam/garden/set', 'picam/garden/other', 'homeassistant/camera/picam_garden/camera/config']) {
     const marker = `from-viewer-${crypto.randomBytes(3).toString('hex')}`;
-    const code = await publish(client, topic, marker);
+    const code = await publishOutcome(client, topic, marker);
     assert.equal(code, 135, `the viewer account may not write ${topic}`);
     refused.push(topic);
     await barrier();
@@ -167,15 +163,15 @@ test('operator account: reads what the viewer reads and writes set requests, not
   const camera = await reader('cam-front-door', ['picam/front-door/set']);
   const client = await connect('operator');
   const request = `{"id":"op-${crypto.randomBytes(3).toString('hex')}","fps":5}`;
-  assert.equal(await publish(client, 'picam/front-door/set', request), 'ok');
+  assert.equal(await publishOutcome(client, 'picam/front-door/set', request), 'ok');
   for (const topic of ['picam/front-door/frame', 'picam/front-door/status', 'picam/front-door/result', 'picam/front-door/other']) {
     const marker = `from-operator-${crypto.randomBytes(3).toString('hex')}`;
-    assert.equal(await publish(client, topic, marker), 135, `the operator may not write ${topic}`);
+    assert.equal(await publishOutcome(client, topic, marker), 135, `the operator may not write ${topic}`);
     await barrier();
     assert.deepEqual(reached(marker), [], `nothing the operator wrote on ${topic} reached a subscriber`);
   }
   const answer = `{"id":"x","ok":true,"m":"${crypto.randomBytes(3).toString('hex')}"}`;
-  assert.equal(await publish(await connect('cam-front-door'), 'picam/front-door/result', answer), 'ok');
+  assert.equal(await publishOutcome(await connect('cam-front-door'), 'picam/front-door/result', answer), 'ok');
   await barrier();
   assert.deepEqual(camera.got.map((m) => m.text), [request], 'the camera read the operator\'s request');
   assert.ok(operator.got.some((m) => m.topic === 'picam/front-door/result' && m.text === answer), 'the operator read the answer');
@@ -195,7 +191,7 @@ test('a camera account writes only its own kinds and discovery documents, and re
     ['homeassistant/sensor/picam_garden/fps/config', 'ok'],
   ] as const) {
     const marker = `from-garden-${crypto.randomBytes(3).toString('hex')}`;
-    assert.equal(await publish(garden, topic, marker), expected, topic);
+    assert.equal(await publishOutcome(garden, topic, marker), expected, topic);
     await barrier();
     assert.deepEqual(reached(marker), expected === 'ok' ? [topic] : [], topic);
     outcomes.push(`${topic} ${expected}`);
@@ -204,9 +200,9 @@ test('a camera account writes only its own kinds and discovery documents, and re
   const operator = await connect('operator');
   const own = '{"id":"own","fps":5}';
   const foreign = '{"id":"foreign","fps":5}';
-  assert.equal(await publish(operator, 'picam/garden/set', own), 'ok');
-  assert.equal(await publish(operator, 'picam/front-door/set', foreign), 'ok');
-  assert.equal(await publish(await connect('cam-front-door'), 'picam/front-door/frame', 'not-for-garden'), 'ok');
+  assert.equal(await publishOutcome(operator, 'picam/garden/set', own), 'ok');
+  assert.equal(await publishOutcome(operator, 'picam/front-door/set', foreign), 'ok');
+  assert.equal(await publishOutcome(await connect('cam-front-door'), 'picam/front-door/frame', 'not-for-garden'), 'ok');
   await barrier();
   assert.deepEqual(sets.got, [{ topic: 'picam/garden/set', text: own }], 'garden reads its own set and nothing of front-door');
   console.log(`# cam-garden writes: ${outcomes.join(', ')}; SUBACK ${JSON.stringify(sets.granted)}`);
