@@ -4,7 +4,7 @@ import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { retainedText } from '../helpers/mqtt-peek.js';
 import { liveBytes, maxIn, mib, probeEnv } from '../helpers/probe-reader.js';
-import { eventually, sleep } from '../helpers/processes.js';
+import { eventually, sleep, type RunningProcess } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { checkSavedFrames, startAgent, startViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
@@ -48,6 +48,16 @@ async function streamThroughProxy(id: string, extraArgs: string[] = []) {
   return { proxy, agent, probe };
 }
 
+/** Brings the link back and times the agent's reconnect and the viewer's first new frame of `id` from that moment. */
+async function restoreAndTime(proxy: FaultProxy, agent: RunningProcess, id: string, before: number, what: string): Promise<{ restoredAt: number; reconnectMs: number; resumeMs: number }> {
+  const reconnected = agent.waitFor(/reconnected to broker/, 20_000).then(() => Date.now());
+  const restoredAt = Date.now();
+  proxy.restore();
+  const reconnectMs = (await reconnected) - restoredAt;
+  await eventually(async () => (await delivered(id)) > before || undefined, 10_000, what);
+  return { restoredAt, reconnectMs, resumeMs: Date.now() - restoredAt };
+}
+
 test('network cut (connections reset, new ones refused) for 5 s: will published, agent reconnects and streams within 2 s of the network coming back', async () => {
   const { proxy, agent } = await streamThroughProxy('cut');
   const statsBefore = await eventually(() => monitor.json<AgentStats>('picam/cut/stats').at(-1), 5000, 'stats before the cut');
@@ -57,12 +67,7 @@ test('network cut (connections reset, new ones refused) for 5 s: will published,
   const offline = await eventually(() => monitor.texts('picam/cut/status', cutAt).find((s) => s.text === 'offline'), 5000, 'offline (last will) after the cut');
   await sleep(5000 - (Date.now() - cutAt));
   assert.ok(proxy.accepted > 2, `the agent kept trying while cut (${proxy.accepted - 1} attempts)`);
-  const reconnected = agent.waitFor(/reconnected to broker/, 20_000).then(() => Date.now());
-  const restoredAt = Date.now();
-  proxy.restore();
-  const reconnectMs = (await reconnected) - restoredAt;
-  await eventually(async () => (await delivered('cut')) > before || undefined, 10_000, 'a frame after the cut');
-  const resumeMs = Date.now() - restoredAt;
+  const { restoredAt, reconnectMs, resumeMs } = await restoreAndTime(proxy, agent, 'cut', before, 'a frame after the cut');
   assert.equal(await retainedText(broker.url, 'picam/cut/status'), 'online');
   const statsAfter = await eventually(() => monitor.json<AgentStats>('picam/cut/stats', restoredAt).find((s) => s.connected), 10_000, 'stats after the cut');
   const dropped = statsAfter.drops.offline - statsBefore.drops.offline;
@@ -89,12 +94,7 @@ test('half-open link (bytes stop, nothing closes) for 10 s: keepalive detects it
   const will = monitor.texts('picam/halfopen/status', frozenAt).find((s) => s.text === 'offline');
   assert.ok(will, 'the broker noticed the silent client by keepalive and published its will');
   assert.ok(will.at - frozenAt <= 10_000);
-  const reconnected = agent.waitFor(/reconnected to broker/, 20_000).then(() => Date.now());
-  const restoredAt = Date.now();
-  proxy.restore();
-  const reconnectMs = (await reconnected) - restoredAt;
-  await eventually(async () => (await delivered('halfopen')) > before || undefined, 10_000, 'a frame after the half-open link');
-  const resumeMs = Date.now() - restoredAt;
+  const { restoredAt, reconnectMs, resumeMs } = await restoreAndTime(proxy, agent, 'halfopen', before, 'a frame after the half-open link');
   // The dead connection is gone on both sides: only the new one remains through the relay, and the broker
   // dropped the old one by its own keepalive check.
   await eventually(() => (proxy.linkCount === 1 ? true : undefined), 5000, 'one live connection through the relay');
