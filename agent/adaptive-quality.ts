@@ -11,21 +11,66 @@ export interface Level {
   fps: number;
 }
 
+/** What the link did in one interval, as the publisher saw it. */
+export interface LinkWindow {
+  seconds: number;
+  /** Frames and bytes the current settings put in front of the link (offered to the publisher). */
+  offeredFrames: number;
+  offeredBytes: number;
+  /** Bytes of frames the broker acknowledged. */
+  deliveredBytes: number;
+  /** Frames the publisher dropped because the link had no room for them. */
+  busyDrops: number;
+  /** The capacity the path showed, bytes/s (Infinity: no limit seen), or undefined when unknown. */
+  capacity: number | undefined;
+  /** The publisher is still finding the path's rate: drops say little yet. */
+  measuring: boolean;
+}
+
+/** Below this share of what the settings need, the link is too narrow for them. */
+const SHORT = 0.85;
+/** Of the measured delivery rate, what new settings may use: the rest absorbs uneven frames. */
+const BUDGET = 0.88;
+/** Of a capacity hint, what a probe upwards may plan for: a frame rate exactly, an unseen quality with a margin. */
+const FPS_PROBE_BUDGET = 0.88;
+const QUALITY_PROBE_BUDGET = 0.8;
+/** A capacity hint below this share of the delivery rate contradicts it (acks were bunched): probe blind. */
+const HINT_AGREES = 0.9;
+/** Frames dropped in an interval that still count as a clean one (a single late frame). */
+const CLEAN_DROP_SHARE = 0.02;
+/** Predicted size change per quality step when that quality was never seen: a cautious guess. */
+const UNSEEN_STEP_RATIO = 0.8;
+const MAX_CALM = 16;
+/** Intervals for which capacity hints are ignored once one led to a step that had to be undone. */
+const HINT_IGNORED_INTERVALS = 30;
+
 /**
- * Steps the stream down when the link cannot carry it and back up when it can: first JPEG quality (cheap to
- * change, keeps motion smooth), then the frame rate. The signal is the share of frames the publisher had to
- * replace because the previous one was still being written ("busy" drops), measured per interval.
+ * Steps the stream down when the link cannot carry it and back up when it can: JPEG quality first (in steps
+ * of 15, down to `minQuality`: keeps motion smooth), then the frame rate (down to `minFps`, to what the link
+ * delivers). It adapts to bandwidth only: the signal is the delivery rate the broker acknowledges against
+ * the bytes the current settings need, so a long but wide link (many frames in flight, see FramePublisher)
+ * keeps full quality and rate.
  *
- * Down after one bad interval (> 20 % busy drops); up after `calm` clean intervals in a row. Each time a
- * step up is undone within two intervals, `calm` doubles (up to 32), so a link at the edge does not make the
- * stream oscillate.
+ * Down: when an interval delivers less than 85 % of what the settings need, at once to the settings that fit
+ * 90 % of the delivery rate (sizes of qualities seen before are remembered; unseen ones are guessed).
+ * Up: after `calm` clean intervals, by probing: as far as the path's capacity hint allows, else one step
+ * (the frame rate doubling back, or one quality step). A probe undone within two intervals doubles `calm` (up to 16), so a link at the edge
+ * does not make the stream oscillate, and if the hint led it, hints are ignored for 30 intervals.
  */
 export class AdaptiveQuality {
-  private steps: Level[] = [];
-  private index = 0;
+  private qualities: number[] = [];
+  private qualityIndex = 0;
+  private targetFps = 0;
+  private fps = 0;
+  private readonly frameBytesAt = new Map<number, number>();
   private cleanIntervals = 0;
-  private calm = 3;
+  private calm = 1;
   private intervalsSinceUp = Infinity;
+  /** Whether the last step up went where the capacity hint said, and for how many intervals hints are ignored. */
+  private lastUpByHint = false;
+  private hintIgnoredFor = 0;
+  /** The last interval's settings were being changed: its frame sizes mix two qualities. */
+  private changed = false;
 
   constructor(
     private readonly bounds: AdaptiveBounds,
@@ -33,58 +78,142 @@ export class AdaptiveQuality {
     private readonly logger: Logger,
   ) {}
 
-  /** The level currently asked for (0 = the configured target). */
+  /** 0 at the configured settings; one more per quality step, and one more while the frame rate is lowered. */
   get level(): number {
-    return this.index;
+    return this.qualityIndex + (this.fps < this.targetFps ? 1 : 0);
   }
 
-  get current(): Level | undefined {
-    return this.steps[this.index];
+  get current(): Level {
+    return { quality: this.qualities[this.qualityIndex] ?? 0, fps: this.fps };
   }
 
-  /** Sets the target (from config or a `set` request) and goes back to level 0. */
+  /** Sets the target (from config or a `set` request) and goes back to it. */
   setTarget(target: Level, qualityAdjustable: boolean): void {
-    const steps: Level[] = [{ ...target }];
+    const qualities = [target.quality];
     if (qualityAdjustable) {
-      for (let q = target.quality - 15; q > this.bounds.minQuality; q -= 15) steps.push({ quality: q, fps: target.fps });
-      if (target.quality > this.bounds.minQuality) steps.push({ quality: this.bounds.minQuality, fps: target.fps });
+      for (let q = target.quality - 15; q > this.bounds.minQuality; q -= 15) qualities.push(q);
+      if (target.quality > this.bounds.minQuality) qualities.push(this.bounds.minQuality);
     }
-    const quality = steps.at(-1)!.quality;
-    for (let fps = target.fps / 2; fps > this.bounds.minFps; fps /= 2) steps.push({ quality, fps: Math.round(fps * 10) / 10 });
-    if (target.fps > this.bounds.minFps) steps.push({ quality, fps: this.bounds.minFps });
-    this.steps = steps;
-    this.index = 0;
+    this.qualities = qualities;
+    this.qualityIndex = 0;
+    this.targetFps = target.fps;
+    this.fps = target.fps;
     this.cleanIntervals = 0;
+    this.changed = true;
   }
 
-  /** Called once per interval with the frames captured and the busy drops in that interval. */
-  async evaluate(captured: number, busyDrops: number): Promise<void> {
-    if (this.steps.length === 0 || captured === 0) return;
+  /** Called once per interval with what the link did in it. */
+  async evaluate(w: LinkWindow): Promise<void> {
+    if (this.qualities.length === 0 || w.offeredFrames === 0 || w.seconds <= 0 || w.measuring) return;
+    const quality = this.current.quality;
+    // Right after a change an interval mixes two qualities: its sizes are kept only when nothing better is known.
+    if (!this.changed || !this.frameBytesAt.has(quality)) this.frameBytesAt.set(quality, w.offeredBytes / w.offeredFrames);
+    this.changed = false;
     this.intervalsSinceUp++;
-    const ratio = busyDrops / captured;
-    if (ratio > 0.2 && this.index < this.steps.length - 1) {
-      if (this.intervalsSinceUp <= 2) this.calm = Math.min(this.calm * 2, 32);
+    if (this.hintIgnoredFor > 0) this.hintIgnoredFor--;
+    const needed = w.offeredBytes / w.seconds;
+    const delivered = w.deliveredBytes / w.seconds;
+    if (w.busyDrops > 0 && delivered < SHORT * needed) {
       this.cleanIntervals = 0;
-      await this.moveTo(this.index + 1, `link busy: ${Math.round(ratio * 100)}% of frames dropped`);
-    } else if (busyDrops === 0 && this.index > 0) {
-      if (++this.cleanIntervals >= this.calm) {
+      if (this.intervalsSinceUp <= 2) {
+        this.calm = Math.min(this.calm * 2, MAX_CALM);
+        // A hint that led too high is not to be trusted for a while: a shaper that lets short bursts through
+        // at full speed makes small frames look fast. Probing goes blind, step by step, meanwhile.
+        if (this.lastUpByHint) this.hintIgnoredFor = HINT_IGNORED_INTERVALS;
+      }
+      await this.stepDown(delivered * BUDGET, `link delivers ${kbps(delivered)} of the ${kbps(needed)} the stream needs`);
+    } else if (w.busyDrops <= CLEAN_DROP_SHARE * w.offeredFrames) {
+      if (this.level > 0 && ++this.cleanIntervals >= this.calm) {
         this.cleanIntervals = 0;
         this.intervalsSinceUp = 0;
-        await this.moveTo(this.index - 1, 'link recovered');
+        await this.stepUp(w.capacity, delivered);
       }
     } else {
       this.cleanIntervals = 0;
     }
   }
 
-  private async moveTo(index: number, why: string): Promise<void> {
-    const from = this.steps[this.index]!;
-    const to = this.steps[index]!;
-    this.index = index;
-    this.logger.info('adaptive quality step', { level: index, quality: to.quality, fps: to.fps, why });
+  /** The highest settings whose need fits `budget` bytes/s: lower quality first, then a lower frame rate. */
+  private async stepDown(budget: number, why: string): Promise<void> {
+    let index = this.qualityIndex;
+    while (index < this.qualities.length - 1 && this.need(index, this.fps) > budget) index++;
+    let fps = this.fps;
+    if (this.need(index, fps) > budget) fps = clampFps(budget / this.frameBytes(index), this.bounds.minFps, this.fps);
+    if (index === this.qualityIndex && fps === this.fps) return;
+    await this.moveTo(index, fps, why);
+  }
+
+  /**
+   * Upwards: the frame rate back first, then quality. Where the capacity hint is consistent with what is
+   * delivered, straight to the highest settings it carries (nowhere, if none is higher); otherwise probing
+   * blind, one step.
+   */
+  private async stepUp(capacity: number | undefined, delivered: number): Promise<void> {
+    const ladder = this.ladderUp();
+    const hint = capacity !== undefined && capacity >= HINT_AGREES * delivered && this.hintIgnoredFor === 0 ? capacity : undefined;
+    this.lastUpByHint = hint !== undefined;
+    if (hint !== undefined) {
+      let to: { index: number; fps: number } | undefined;
+      for (const rung of ladder) {
+        // A frame rate is continuous: take what fits exactly; a quality step is a guess: keep a margin.
+        const budget = hint * (rung.index === this.qualityIndex ? FPS_PROBE_BUDGET : QUALITY_PROBE_BUDGET);
+        if (rung.index === this.qualityIndex && rung.fps > this.fps && this.need(rung.index, rung.fps) > budget) {
+          const fps = clampFps(budget / this.frameBytes(rung.index), this.bounds.minFps, rung.fps);
+          if (fps > this.fps && (to === undefined || fps > to.fps)) to = { index: rung.index, fps };
+          break;
+        }
+        if (this.need(rung.index, rung.fps) > budget) break;
+        to = rung;
+      }
+      if (to) await this.moveTo(to.index, to.fps, hint === Infinity ? 'link has room: no limit seen' : `link has room: capacity about ${kbps(hint)}`);
+      return;
+    }
+    const to = ladder[0]!;
+    await this.moveTo(to.index, to.fps, 'link has room: probing');
+  }
+
+  /** The settings above the current ones, nearest first: the frame rate doubling back, then each quality. */
+  private ladderUp(): Array<{ index: number; fps: number }> {
+    const ladder: Array<{ index: number; fps: number }> = [];
+    let fps = this.fps;
+    while (fps < this.targetFps) {
+      fps = Math.min(this.targetFps, clampFps(fps * 2, this.bounds.minFps, this.targetFps));
+      ladder.push({ index: this.qualityIndex, fps });
+    }
+    for (let index = this.qualityIndex - 1; index >= 0; index--) ladder.push({ index, fps: this.targetFps });
+    return ladder;
+  }
+
+  private need(index: number, fps: number): number {
+    return this.frameBytes(index) * fps;
+  }
+
+  /** Bytes per frame at a quality: as last seen, else guessed from the nearest quality seen. */
+  private frameBytes(index: number): number {
+    const seen = this.frameBytesAt.get(this.qualities[index]!);
+    if (seen !== undefined) return seen;
+    const known = this.qualities.map((q, i) => ({ i, bytes: this.frameBytesAt.get(q) })).filter((k) => k.bytes !== undefined);
+    if (known.length === 0) return 0;
+    const nearest = known.reduce((a, b) => (Math.abs(b.i - index) < Math.abs(a.i - index) ? b : a));
+    return nearest.bytes! * UNSEEN_STEP_RATIO ** (index - nearest.i);
+  }
+
+  private async moveTo(index: number, fps: number, why: string): Promise<void> {
+    const from = this.current;
+    this.qualityIndex = index;
+    this.fps = fps;
+    this.changed = true;
+    const to = this.current;
+    this.logger.info('adaptive quality step', { level: this.level, quality: to.quality, fps: to.fps, why });
     const changes: ControlChanges = {};
     if (to.quality !== from.quality) changes.quality = to.quality;
     if (to.fps !== from.fps) changes.fps = to.fps;
     await this.apply(changes).catch((error: Error) => this.logger.warn('adaptive step not applied', { error: error.message }));
   }
 }
+
+function clampFps(fps: number, min: number, max: number): number {
+  return Math.round(Math.min(max, Math.max(min, fps)) * 10) / 10;
+}
+
+const kbps = (bytesPerSecond: number): string => (bytesPerSecond === Infinity ? 'no limit' : `${Math.round((bytesPerSecond * 8) / 1000)} kbit/s`);

@@ -62,7 +62,7 @@ export class Agent {
   private readonly timers: NodeJS.Timeout[] = [];
   private startedAt = new Date();
   private isReady = false;
-  private adaptWindow = { captured: 0, busy: 0 };
+  private adaptWindow = { at: 0, offeredFrames: 0, offeredBytes: 0, deliveredBytes: 0, busy: 0 };
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly deps: AgentDeps) {
@@ -80,6 +80,7 @@ export class Agent {
         username: config.username,
         password: deps.password,
         keepaliveS: config.keepalive,
+        noDelay: true,
         tls: deps.tls,
         caFile: config.caFile,
         will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
@@ -156,7 +157,10 @@ export class Agent {
     }
     this.stall.start();
     this.timers.push(setInterval(() => this.publishStats(), config.statsInterval * 1000));
-    if (this.adaptive) this.timers.push(setInterval(() => void this.adapt(), config.adaptInterval * 1000));
+    if (this.adaptive) {
+      void this.adapt();
+      this.timers.push(setInterval(() => void this.adapt(), config.adaptInterval * 1000));
+    }
     if (config.homeassistant) this.timers.push(setInterval(() => void this.snapshots.request(), config.haSnapshotInterval * 1000));
     logger.info('agent started', { cameraId: config.cameraId, source: this.camera.activeSource.kind, topic: this.topics.frame, streamId: this.streamId.toString(16) });
   }
@@ -288,11 +292,21 @@ export class Agent {
   }
 
   private async adapt(): Promise<void> {
-    const captured = this.stats.framesCaptured - this.adaptWindow.captured;
-    const busy = this.stats.drops.busy - this.adaptWindow.busy;
-    this.adaptWindow = { captured: this.stats.framesCaptured, busy: this.stats.drops.busy };
+    const p = this.publisher;
+    const now = { at: performance.now(), offeredFrames: p.offeredFrames, offeredBytes: p.offeredBytes, deliveredBytes: p.deliveredBytes, busy: this.stats.drops.busy };
+    const last = this.adaptWindow;
+    this.adaptWindow = now;
     // While the broker is away every frame is dropped as "offline": that says nothing about the link's speed.
-    if (this.connection.connected) await this.adaptive!.evaluate(captured, busy);
+    if (!this.connection.connected || last.at === 0) return;
+    await this.adaptive!.evaluate({
+      seconds: (now.at - last.at) / 1000,
+      offeredFrames: now.offeredFrames - last.offeredFrames,
+      offeredBytes: now.offeredBytes - last.offeredBytes,
+      deliveredBytes: now.deliveredBytes - last.deliveredBytes,
+      busyDrops: now.busy - last.busy,
+      capacity: p.capacityHint(),
+      measuring: p.measuring,
+    });
   }
 
   private async adaptTo(changes: ControlChanges): Promise<void> {
@@ -337,6 +351,7 @@ export class Agent {
       stalled: this.stall.stalled,
       lastFrameAgeS: round1(this.stall.sinceLastFrameMs / 1000),
       stalls: this.stall.stalls,
+      link: this.publisher.linkStats(),
     });
     this.lifecycle.status(this.stall.stalled ? this.summary(0) : `${this.summary(doc.fps)}, ${doc.framesDropped} dropped`);
     if (!this.connection.connected) return;

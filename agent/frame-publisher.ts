@@ -1,13 +1,19 @@
 import type { IClientPublishOptions } from 'mqtt';
 import type { Logger } from '../common/logger.js';
 import { chunkBufferSize, chunkFrame } from '../protocol/chunker.js';
+import { HEADER_LENGTH } from '../protocol/header.js';
 import { effectiveChunkPayload } from '../protocol/packet-size.js';
+import type { CameraLinkStats } from '../protocol/messages.js';
 import type { CapturedFrame } from './capture/frame-source.js';
+import { LinkEstimator, type FrameSend } from './link/link-estimator.js';
+import { SendPacer, type PacedFrame } from './link/send-pacer.js';
 import type { StreamStats } from './stream-stats.js';
 
 /** What the publisher needs of the MQTT link; MqttConnection provides it. */
 export interface PublishLink {
   readonly connected: boolean;
+  /** Connections made so far: a new one may take another path, so what was measured starts again. */
+  readonly connects: number;
   readonly maxPacketSize: number | undefined;
   publish(topic: string, payload: Buffer, options: IClientPublishOptions): Promise<void>;
 }
@@ -17,47 +23,73 @@ export interface FramePublisherOptions {
   streamId: number;
   /** Largest chunk message in bytes, header included. */
   chunkSize: number;
-  /** QoS of the chunks. With 0, the last chunk of each frame still goes at QoS 1 (see below). */
+  /** QoS of the chunks. With 0, the head and tail chunks of each frame still go at QoS 1 (see below). */
   qos: 0 | 1;
   /** MQTT 5 message expiry of each chunk, seconds; undefined over MQTT 3.1.1. */
   expiryS: number | undefined;
-  /** Frames sent but not yet acknowledged by the broker. Default 2. */
-  maxInFlight?: number;
+  /** Hard cap on frames sent but not yet acknowledged, whatever the path allows. Default 32. */
+  maxFramesInFlight?: number;
 }
 
-interface Pending {
+interface Waiting {
   frame: CapturedFrame;
   seq: number;
+  /** Set once the frame could not go the moment it came: the path, not the camera, sets the pace. */
+  held: boolean;
 }
 
-/** Payload bytes of the acknowledged tail chunk: small, since MQTT.js copies every QoS 1 message it stores. */
-const TAIL_BYTES = 64;
+interface InFlight {
+  send: FrameSend;
+  paced: PacedFrame;
+  estimator: LinkEstimator;
+  frameBytes: number;
+}
+
+/** Payload bytes of the head and tail chunks: small, since MQTT.js copies every QoS 1 message it stores. */
+const EDGE_BYTES = 64;
+/** MQTT framing around a chunk (fixed header, topic length, packet id, MQTT 5 properties), roughly. */
+const PUBLISH_OVERHEAD = 12;
+/** Chunk buffers kept for reuse; more frames in flight allocate. */
+const SPARE_BUFFERS = 4;
 
 /**
- * Sends frames as chunk messages. A frame counts as in flight until the broker has acknowledged its last
- * chunk: that chunk goes at QoS 1, and since one TCP connection keeps order, its PUBACK means the broker has
- * every chunk of the frame. At most `maxInFlight` frames are in flight and one more waits; a newer frame
- * replaces the waiting one (newest wins), and a frame arriving while the link is down is dropped at once.
+ * Sends frames as chunk messages, as fast as the path to the broker carries them and no faster.
  *
- * The acknowledged chunk carries only the frame's last 64 bytes, and the chunk buffers are reused once a frame
- * is acknowledged (by then every byte of it has left the socket), so the pacing costs little CPU.
+ * Each frame has a small head chunk and a small tail chunk at QoS 1 around its other chunks. Over one TCP
+ * connection the broker handles messages in order, so the head's PUBACK marks one round trip (plus any
+ * queue ahead) and the tail's marks the moment the broker has the whole frame. From them the LinkEstimator
+ * measures the round trip, the queue and the delivery rate, and the SendPacer lets a frame go only when the
+ * path has room: paced at the delivery rate, with no more in flight than rate × round trip and headroom.
+ * A frame that cannot go yet waits here, and a newer frame replaces it (newest wins, the older one counts as
+ * dropped `busy`); a frame arriving while the link is down is dropped at once (`offline`).
  *
- * Waiting for the broker rather than for the local socket matters: the kernel's socket buffers hold
- * megabytes, so "written to the socket" says nothing about a slow uplink and would let seconds of stale
- * video pile up. With the acknowledgement, at most a couple of frames are ever on their way, so a slow link
- * shows up at once as dropped frames (which adaptive quality reacts to) and latency stays low.
+ * So a long link with room to spare carries every frame (many frames are in flight at once), while a narrow
+ * one carries as many as fit, freshest first, with no queue of stale video in socket buffers or routers: the
+ * kernel's buffers hold megabytes, and "written to the socket" says nothing about a slow uplink.
+ *
+ * The chunk buffers are reused once a frame is acknowledged (by then every byte of it has left the socket).
  */
 export class FramePublisher {
-  private inFlight = 0;
-  private waiting: Pending | undefined;
   private nextSeq = 0;
   private readonly bodyOptions: IClientPublishOptions;
-  private readonly lastOptions: IClientPublishOptions;
-  private readonly maxInFlight: number;
+  private readonly edgeOptions: IClientPublishOptions;
+  private readonly topicBytes: number;
+  private readonly maxFramesInFlight: number;
+  private estimator = new LinkEstimator();
+  private pacer: SendPacer;
+  private connection = -1;
+  private waiting: Waiting | undefined;
+  private releaseTimer: NodeJS.Timeout | undefined;
+  private framesInFlight = 0;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
-  /** Chunk buffers of acknowledged frames, ready for reuse (at most maxInFlight). */
+  private roomWaiters: Array<() => void> = [];
   private readonly spareBuffers: Buffer[] = [];
+  /** Frames and bytes handed to the publisher: what the current settings ask of the link. */
+  offeredFrames = 0;
+  offeredBytes = 0;
+  /** Bytes of the frames the broker acknowledged (frame bytes, without chunk headers). */
+  deliveredBytes = 0;
 
   constructor(
     private readonly link: PublishLink,
@@ -69,8 +101,10 @@ export class FramePublisher {
   ) {
     const properties = options.expiryS !== undefined ? { properties: { messageExpiryInterval: options.expiryS } } : {};
     this.bodyOptions = { qos: options.qos, retain: false, ...properties };
-    this.lastOptions = { qos: 1, retain: false, ...properties };
-    this.maxInFlight = options.maxInFlight ?? 2;
+    this.edgeOptions = { qos: 1, retain: false, ...properties };
+    this.topicBytes = Buffer.byteLength(options.topic);
+    this.maxFramesInFlight = options.maxFramesInFlight ?? 32;
+    this.pacer = new SendPacer(this.estimator, { maxFramesInFlight: this.maxFramesInFlight });
   }
 
   /** Takes a captured frame. Never blocks and never throws. Sequence numbers count every frame offered. */
@@ -78,68 +112,163 @@ export class FramePublisher {
     const seq = this.nextSeq;
     this.nextSeq = (this.nextSeq + 1) >>> 0;
     this.stats.captured(frame.data.length);
+    this.offeredFrames++;
+    this.offeredBytes += frame.data.length;
     if (this.stopped || !this.link.connected) {
       this.stats.dropped('offline');
       return;
     }
-    if (this.inFlight >= this.maxInFlight) {
-      if (this.waiting) this.stats.dropped('busy');
-      this.waiting = { frame, seq };
-      return;
-    }
-    this.launch({ frame, seq });
+    if (this.waiting) this.stats.dropped('busy');
+    this.waiting = { frame, seq, held: this.waiting !== undefined };
+    this.pump();
+  }
+
+  /** Resolves once no frame waits to go: a frame offered then would not replace one (for a sender that can wait). */
+  whenRoom(): Promise<void> {
+    if (!this.waiting) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** What the publisher knows of the path now, for the stats message. */
+  linkStats(): CameraLinkStats {
+    const now = performance.now();
+    const rate = this.estimator.bandwidthRate();
+    const rtt = this.estimator.minRttMs(now);
+    return {
+      rttMs: rtt === undefined ? null : round1(rtt),
+      queueMs: round1(this.estimator.queueDelayMs(now)),
+      kbps: rate === undefined ? null : Math.round(rate * 8),
+      inFlight: this.framesInFlight,
+      mode: this.pacer.mode,
+    };
+  }
+
+  /** The capacity the path showed, bytes/s (Infinity: no limit seen), or undefined when unknown. */
+  capacityHint(): number | undefined {
+    const hint = this.estimator.capacityHint();
+    return hint === undefined ? undefined : hint * 1000;
+  }
+
+  /** Whether the pacer is still finding the path's rate (then drops say little about the link's width). */
+  get measuring(): boolean {
+    return this.pacer.mode === 'startup';
   }
 
   /** Stops taking frames and waits for those in flight, if any. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
     if (this.waiting) { this.waiting = undefined; this.stats.dropped('busy'); }
-    if (this.inFlight === 0) return;
+    this.roomMade();
+    if (this.framesInFlight === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private launch(item: Pending): void {
-    this.inFlight++;
-    void this.send(item).finally(() => {
-      this.inFlight--;
-      const next = this.waiting;
+  /** Sends the waiting frame if the pacer lets it go; otherwise arranges to ask again. */
+  private pump(): void {
+    const item = this.waiting;
+    if (!item || this.stopped) return;
+    if (!this.link.connected) {
       this.waiting = undefined;
-      if (next && !this.stopped) {
-        if (this.link.connected) this.launch(next);
-        else this.stats.dropped('offline');
-      }
-      if (this.inFlight === 0) { for (const w of this.idleWaiters) w(); this.idleWaiters = []; }
-    });
+      this.stats.dropped('offline');
+      this.roomMade();
+      return;
+    }
+    if (this.link.connects !== this.connection) this.newPath();
+    const now = performance.now();
+    const release = this.pacer.release(now, this.wireBytesOf(item.frame.data.length), this.framesInFlight);
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
+    if (!release.now) {
+      item.held = true;
+      if (release.inMs !== undefined) this.releaseTimer = setTimeout(() => { this.releaseTimer = undefined; this.pump(); }, Math.ceil(release.inMs));
+      return;
+    }
+    this.waiting = undefined;
+    this.launch(item, now);
+    this.roomMade();
   }
 
-  private async send({ frame, seq }: Pending): Promise<void> {
+  private roomMade(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** A new connection may be a new path: measure it afresh. */
+  private newPath(): void {
+    this.connection = this.link.connects;
+    this.estimator = new LinkEstimator();
+    this.pacer = new SendPacer(this.estimator, { maxFramesInFlight: this.maxFramesInFlight });
+  }
+
+  private launch({ frame, seq, held }: Waiting, now: number): void {
+    const tailBytes = this.options.qos === 0 ? EDGE_BYTES : undefined;
+    const cutOptions = { headBytes: EDGE_BYTES, tailBytes };
     let chunks: Buffer[];
-    const tailBytes = this.options.qos === 0 ? TAIL_BYTES : undefined;
     let buffer: Buffer | undefined;
     try {
       const payload = effectiveChunkPayload(this.options.chunkSize, this.options.topic, this.link.maxPacketSize);
-      buffer = this.bufferFor(chunkBufferSize(frame.data.length, payload, tailBytes));
-      chunks = chunkFrame({ streamId: this.options.streamId, seq, capturedAtUs: frame.capturedAtUs, data: frame.data }, payload, { tailBytes, into: buffer });
+      buffer = this.bufferFor(chunkBufferSize(frame.data.length, payload, cutOptions));
+      chunks = chunkFrame({ streamId: this.options.streamId, seq, capturedAtUs: frame.capturedAtUs, data: frame.data }, payload, { ...cutOptions, into: buffer });
     } catch (error) {
       if (buffer) this.spareBuffers.push(buffer);
       this.stats.dropped('too-large');
       this.logger.warn('frame cannot be sent', { seq, bytes: frame.data.length, error: (error as Error).message });
       return;
     }
-    try {
-      const last = chunks.length - 1;
-      // All chunks are handed to MQTT.js at once (it writes them in order); awaiting them is the back-pressure.
-      await Promise.all(chunks.map((chunk, i) => this.link.publish(this.options.topic, chunk, i === last ? this.lastOptions : this.bodyOptions)));
-    } catch {
-      // The buffer is not reused: a socket that failed mid-write may still hold parts of it.
-      this.stats.dropped('offline');
-      return;
-    }
-    this.spareBuffers.push(buffer);
     let bytes = 0;
-    for (const chunk of chunks) bytes += chunk.length;
-    this.stats.sent(bytes, chunks.length);
-    this.onSent(seq, bytes);
+    for (const chunk of chunks) bytes += chunk.length + this.topicBytes + PUBLISH_OVERHEAD;
+    const headBytes = chunks.length > 1 ? chunks[0]!.length + this.topicBytes + PUBLISH_OVERHEAD : 0;
+    const estimator = this.estimator;
+    const flight: InFlight = { send: estimator.sent(bytes, headBytes, now, !held), paced: this.pacer.sent(now, bytes), estimator, frameBytes: frame.data.length };
+    this.framesInFlight++;
+    void this.deliver(chunks, flight).then((ok) => this.settle(flight, ok, chunks, buffer!, seq));
+  }
+
+  /** Hands every chunk to MQTT.js at once (it writes them in order); resolves when the tail is acknowledged. */
+  private async deliver(chunks: Buffer[], flight: InFlight): Promise<boolean> {
+    const last = chunks.length - 1;
+    const head = chunks.length > 1 ? 0 : -1;
+    try {
+      await Promise.all(chunks.map((chunk, i) => {
+        const sent = this.link.publish(this.options.topic, chunk, i === last || i === head ? this.edgeOptions : this.bodyOptions);
+        return i === head ? sent.then(() => flight.estimator.headAcked(flight.send, performance.now())) : sent;
+      }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private settle(flight: InFlight, ok: boolean, chunks: Buffer[], buffer: Buffer, seq: number): void {
+    this.framesInFlight--;
+    const now = performance.now();
+    if (ok) {
+      // Every byte has left the socket once the tail is acknowledged (TCP keeps order): the buffer is free.
+      if (this.spareBuffers.length < SPARE_BUFFERS) this.spareBuffers.push(buffer);
+      const roundEnded = flight.estimator.acked(flight.send, now);
+      if (flight.estimator === this.estimator) this.pacer.acked(now, roundEnded, flight.paced);
+      let bytes = 0;
+      for (const chunk of chunks) bytes += chunk.length;
+      this.stats.sent(bytes, chunks.length);
+      this.deliveredBytes += flight.frameBytes;
+      this.onSent(seq, bytes);
+    } else {
+      // The buffer is not reused: a socket that failed mid-write may still hold parts of it.
+      flight.estimator.lost(flight.send);
+      this.stats.dropped('offline');
+    }
+    if (this.framesInFlight === 0) { for (const w of this.idleWaiters) w(); this.idleWaiters = []; }
+    this.pump();
+  }
+
+  /** Bytes a frame of `length` bytes will put on the wire, before it is cut (the pacer needs it first). */
+  private wireBytesOf(length: number): number {
+    const payload = Math.max(1, this.options.chunkSize - HEADER_LENGTH);
+    const chunks = Math.ceil(length / payload) + 2;
+    return length + chunks * (HEADER_LENGTH + this.topicBytes + PUBLISH_OVERHEAD);
   }
 
   /** A spare buffer of at least `size` bytes, or a new one with room to grow. */
@@ -149,3 +278,5 @@ export class FramePublisher {
     return Buffer.allocUnsafe(Math.ceil(size * 1.25));
   }
 }
+
+const round1 = (n: number): number => Math.round(n * 10) / 10;

@@ -8,17 +8,14 @@ import type { FrameSender, SenderSettings } from './contenders.js';
 import { frameTopic } from './contenders.js';
 
 /**
- * picam-mqtt's sending half exactly as the agent composes it: MqttConnection (MQTT 5, no offline queue) and
- * FramePublisher (chunkFrame, QoS 0 with the last chunk of a frame at QoS 1, message expiry, newest wins)
- * with the agent's defaults.
+ * picam-mqtt's sending half exactly as the agent composes it: MqttConnection (MQTT 5, no offline queue,
+ * TCP_NODELAY, as the agent sets it) and FramePublisher (chunkFrame, QoS 0 with the head and tail chunks of a frame at QoS 1,
+ * message expiry, pacing from the path's acknowledgements, newest wins) with the agent's defaults.
  *
- * The publisher never blocks: it keeps up to IN_FLIGHT frames unacknowledged and one more waiting. send()
- * resolves as soon as the publisher can take another frame without dropping one, so an unthrottled loop
- * keeps it busy and no frame is dropped on the sending side.
+ * The publisher never blocks: a frame it cannot send yet waits, and a newer one would replace it. send()
+ * resolves once no frame waits, so an unthrottled loop keeps it busy and no frame is dropped on the sending
+ * side; how many frames are in flight is the publisher's own choice, as in the agent.
  */
-/** FramePublisher's default of frames in flight (the agent does not change it). */
-const IN_FLIGHT = 2;
-
 export async function createPicamSender(settings: SenderSettings): Promise<FrameSender> {
   let connected!: () => void;
   const ready = new Promise<void>((resolve) => { connected = resolve; });
@@ -27,6 +24,7 @@ export async function createPicamSender(settings: SenderSettings): Promise<Frame
       url: settings.brokerUrl,
       clientId: `${settings.namespace}-sender-${process.pid}`,
       protocolVersion: agentOptions.mqttVersion.default === '5' ? 5 : 4,
+      noDelay: true,
       onConnect: () => connected(),
     },
     silentLogger,
@@ -37,28 +35,14 @@ export async function createPicamSender(settings: SenderSettings): Promise<Frame
   if (settings.noDelay) socket?.setNoDelay(true);
 
   const topic = frameTopic(settings.namespace);
-  let stats = new StreamStats(0);
-  let offered = 0;
-  let wake: (() => void) | undefined;
-  const inPublisher = (): number => offered - stats.framesSent - stats.framesDropped;
-  const onSent = (): void => {
-    if (wake && inPublisher() <= IN_FLIGHT) {
-      const w = wake;
-      wake = undefined;
-      w();
-    }
-  };
   const newPublisher = (chunkSize: number): FramePublisher => {
     // A new publisher starts at sequence 0, so it gets a new stream id, as a restarted agent would.
     const streamId = crypto.randomBytes(4).readUInt32BE(0);
-    stats = new StreamStats(streamId);
-    offered = 0;
     return new FramePublisher(
       connection,
       { topic, streamId, chunkSize, qos: 0, expiryS: agentOptions.mqttVersion.default === '5' ? agentOptions.frameExpiry.default : undefined },
-      stats,
+      new StreamStats(streamId),
       silentLogger,
-      onSent,
     );
   };
   let publisher = newPublisher(settings.chunkSize);
@@ -67,9 +51,7 @@ export async function createPicamSender(settings: SenderSettings): Promise<Frame
   return {
     send: (data, capturedAtUs) => {
       publisher.offer({ data, capturedAtUs });
-      offered++;
-      if (inPublisher() <= IN_FLIGHT) return Promise.resolve();
-      return new Promise((resolve) => { wake = resolve; });
+      return publisher.whenRoom();
     },
     bytesWritten: () => socketOf(connection)?.bytesWritten ?? NaN,
     setChunkSize: async (bytes) => {

@@ -20,6 +20,12 @@ export interface MqttConnectionOptions {
   /** Called on every (re)connect, before anything else is published: retained state, subscriptions. */
   onConnect?: (connack: IConnackPacket) => void;
   onMessage?: (topic: string, payload: Buffer) => void;
+  /**
+   * Disable Nagle's algorithm on the socket (TCP_NODELAY). For a sender that writes each message whole: with
+   * Nagle, a message's last small segment waits for the acknowledgement of an earlier small one, which on a
+   * long link delays messages by a round trip.
+   */
+  noDelay?: boolean;
   /** Backoff bounds for reconnects, ms. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -91,6 +97,7 @@ export class MqttConnection {
       this.backoff.reset();
       this.lastError = '';
       this.maxPacketSize = connack.properties?.maximumPacketSize;
+      if (o.noDelay) (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.logger.info(this.connects === 1 ? 'connected to broker' : 'reconnected to broker', {
         url: redactUrl(o.url),
         mqtt: o.protocolVersion === 5 ? '5' : '3.1.1',

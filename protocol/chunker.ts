@@ -10,6 +10,12 @@ export interface FrameToChunk {
 
 export interface ChunkOptions {
   /**
+   * Give the first `headBytes` of the frame a chunk of their own. The agent sends that chunk at QoS 1: its
+   * acknowledgement comes back one round trip (plus whatever queue stood ahead of it) after it was sent,
+   * whatever the frame's size, which is how the sender measures the path. Undefined: no separate head.
+   */
+  headBytes?: number;
+  /**
    * Give the last `tailBytes` of the frame a chunk of their own. The agent sends that chunk at QoS 1 to learn
    * when the broker has the frame; a small one keeps the acknowledged message (which MQTT.js copies into its
    * store) cheap. Undefined: the last chunk is simply the remainder.
@@ -19,30 +25,40 @@ export interface ChunkOptions {
   into?: Buffer;
 }
 
-/** Bytes needed to hold all chunks of a frame of `length` bytes. */
-export function chunkBufferSize(length: number, maxPayload: number, tailBytes?: number): number {
-  return length + chunkCount(length, maxPayload, tailBytes) * HEADER_LENGTH;
+/** How a frame is cut: a head and a tail where asked for and the frame is long enough, chunks between. */
+interface Cut {
+  head: number;
+  tail: number;
+  count: number;
 }
 
-function chunkCount(length: number, maxPayload: number, tailBytes: number | undefined): number {
-  const tail = tailBytes !== undefined && length > tailBytes ? tailBytes : 0;
-  return Math.ceil((length - tail) / maxPayload) + (tail > 0 ? 1 : 0);
+function cut(length: number, maxPayload: number, options: Pick<ChunkOptions, 'headBytes' | 'tailBytes'>): Cut {
+  const head = options.headBytes !== undefined && length > options.headBytes ? Math.min(options.headBytes, maxPayload) : 0;
+  const rest = length - head;
+  const tail = options.tailBytes !== undefined && rest > options.tailBytes ? Math.min(options.tailBytes, maxPayload) : 0;
+  const count = (head > 0 ? 1 : 0) + Math.ceil((rest - tail) / maxPayload) + (tail > 0 ? 1 : 0);
+  return { head, tail, count };
+}
+
+/** Bytes needed to hold all chunks of a frame of `length` bytes. */
+export function chunkBufferSize(length: number, maxPayload: number, options: Pick<ChunkOptions, 'headBytes' | 'tailBytes'> = {}): number {
+  return length + cut(length, maxPayload, options).count * HEADER_LENGTH;
 }
 
 /**
- * Splits one frame into chunk messages (header + payload): chunks of `maxPayload` bytes, then the remainder,
- * and, with `tailBytes`, a final small chunk. All chunks are views into one buffer, so a frame costs one
- * copy; with `into`, not even an allocation.
+ * Splits one frame into chunk messages (header + payload): with `headBytes`, a first small chunk; then chunks
+ * of `maxPayload` bytes and the remainder; with `tailBytes`, a final small chunk. All chunks are views into
+ * one buffer, so a frame costs one copy; with `into`, not even an allocation.
  */
 export function chunkFrame(frame: FrameToChunk, maxPayload: number, options: ChunkOptions = {}): Buffer[] {
   const length = frame.data.length;
   if (length === 0) throw new RangeError('cannot chunk an empty frame');
   if (!Number.isInteger(maxPayload) || maxPayload < 1) throw new RangeError(`chunk payload size must be a positive integer, got ${maxPayload}`);
-  const count = chunkCount(length, maxPayload, options.tailBytes);
+  const { head, tail, count } = cut(length, maxPayload, options);
   if (count > MAX_CHUNK_COUNT) {
     throw new RangeError(`frame of ${length} bytes needs ${count} chunks of ${maxPayload} bytes; the limit is ${MAX_CHUNK_COUNT}`);
   }
-  const tailStart = options.tailBytes !== undefined && length > options.tailBytes ? length - options.tailBytes : length;
+  const tailStart = length - tail;
   const crc = crc32(frame.data);
   const size = length + count * HEADER_LENGTH;
   const all = options.into && options.into.length >= size ? options.into : Buffer.allocUnsafe(size);
@@ -50,7 +66,7 @@ export function chunkFrame(frame: FrameToChunk, maxPayload: number, options: Chu
   let at = 0;
   let offset = 0;
   for (let index = 0; index < count; index++) {
-    const end = index === count - 1 ? length : Math.min(offset + maxPayload, tailStart);
+    const end = index === count - 1 ? length : index === 0 && head > 0 ? head : Math.min(offset + maxPayload, tailStart);
     writeHeader(all, { streamId: frame.streamId, seq: frame.seq, index, count, frameLength: length, offset, crc, capturedAtUs: frame.capturedAtUs }, at);
     all.set(frame.data.subarray(offset, end), at + HEADER_LENGTH);
     const chunkSize = HEADER_LENGTH + end - offset;

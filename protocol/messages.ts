@@ -41,6 +41,20 @@ export interface CameraStats {
   [extra: string]: unknown;
 }
 
+/** The agent's view of its path to the broker: the `link` field of `stats` (PROTOCOL.md §5). */
+export interface CameraLinkStats {
+  /** The path's round trip, ms; null until measured. */
+  rttMs: number | null;
+  /** Queue standing in the path now (the recent round trip above the path's own), ms. */
+  queueMs: number;
+  /** The delivery rate frames are paced at, kbit/s; null until measured. */
+  kbps: number | null;
+  /** Frames sent and not yet acknowledged by the broker. */
+  inFlight: number;
+  /** startup: finding the path's rate; drain: letting a queue go; probe: steady, probing for more now and then. */
+  mode: 'startup' | 'drain' | 'probe';
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 

@@ -42,3 +42,13 @@ test('lifting the limit lets everything through again', () => {
   gate.setLimit(undefined);
   assert.equal(kept(gate, 2, 15, 2_000_000_000).length, 30);
 });
+
+test('a new limit keeps the spacing from the last frame that went: no two frames in quick succession', () => {
+  const gate = new FrameRateGate();
+  gate.setLimit(2);
+  const before = kept(gate, 3);
+  const lastUs = before.at(-1)!;
+  gate.setLimit(5);
+  const after = kept(gate, 2, 15, lastUs + 70_000);
+  assert.ok(after[0]! - lastUs >= 200_000 - 7000, `first frame ${(after[0]! - lastUs) / 1000} ms after the last one under the old limit`);
+});

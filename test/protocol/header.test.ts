@@ -112,7 +112,7 @@ test('chunkFrame with a tail: the last chunk holds only the last tailBytes; a re
   const data = randomBytes(seededRandom(2), 1000);
   const chunks = chunkFrame({ streamId: 1, seq: 1, capturedAtUs: 0, data }, 300, { tailBytes: 64 });
   assert.deepEqual(chunks.map((c) => c.length - HEADER_LENGTH), [300, 300, 300, 36, 64]);
-  const into = Buffer.alloc(chunkBufferSize(1000, 300, 64) + 10, 0xaa);
+  const into = Buffer.alloc(chunkBufferSize(1000, 300, { tailBytes: 64 }) + 10, 0xaa);
   const reused = chunkFrame({ streamId: 1, seq: 1, capturedAtUs: 0, data }, 300, { tailBytes: 64, into });
   assert.ok(reused.every((c) => c.buffer === into.buffer), 'chunks are views of the given buffer');
   assert.deepEqual(reused.map((c) => Buffer.from(c)), chunks.map((c) => Buffer.from(c)));
@@ -121,4 +121,32 @@ test('chunkFrame with a tail: the last chunk holds only the last tailBytes; a re
   const rebuilt = Buffer.alloc(1000);
   for (const c of chunks) { const d = decodeChunk(c); assert.ok(d.ok); rebuilt.set(d.payload, d.header.offset); }
   assert.deepEqual(rebuilt, data);
+});
+
+test('chunkFrame with a head and a tail: small first and last chunks around full ones; every byte placed once', () => {
+  const data = randomBytes(seededRandom(3), 1000);
+  const chunks = chunkFrame({ streamId: 1, seq: 1, capturedAtUs: 0, data }, 300, { headBytes: 64, tailBytes: 64 });
+  assert.deepEqual(chunks.map((c) => c.length - HEADER_LENGTH), [64, 300, 300, 272, 64]);
+  assert.equal(chunkBufferSize(1000, 300, { headBytes: 64, tailBytes: 64 }), 1000 + 5 * HEADER_LENGTH);
+  const rebuilt = Buffer.alloc(1000);
+  let expectedOffset = 0;
+  for (const [i, c] of chunks.entries()) {
+    const d = decodeChunk(c);
+    assert.ok(d.ok);
+    assert.equal(d.header.index, i);
+    assert.equal(d.header.count, 5);
+    assert.equal(d.header.offset, expectedOffset, 'ascending, contiguous offsets');
+    expectedOffset += d.payload.length;
+    rebuilt.set(d.payload, d.header.offset);
+  }
+  assert.deepEqual(rebuilt, data);
+  // Frames too short for a head and a tail lose the tail first, then the head; no chunk is ever empty.
+  for (const length of [1, 64, 65, 100, 128, 129]) {
+    const parts = chunkFrame({ streamId: 1, seq: 1, capturedAtUs: 0, data: data.subarray(0, length) }, 300, { headBytes: 64, tailBytes: 64 });
+    assert.ok(parts.every((c) => c.length > HEADER_LENGTH), `length ${length}: no empty chunk`);
+    assert.equal(parts.reduce((n, c) => n + c.length - HEADER_LENGTH, 0), length);
+  }
+  // A payload limit below the head size caps the head too.
+  const tiny = chunkFrame({ streamId: 1, seq: 1, capturedAtUs: 0, data }, 40, { headBytes: 64, tailBytes: 64 });
+  assert.ok(tiny.every((c) => c.length - HEADER_LENGTH <= 40));
 });
