@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger, LOG_LEVELS } from '../common/logger.js';
-import { ConfigError, helpText, opt, parseOptions } from '../common/options.js';
+import { opt } from '../common/options.js';
+import { benchCommandLine } from './command-line.js';
 import { startMosquitto, type RunningBroker } from '../test/helpers/mosquitto.js';
 import { defaultCacheDir, ensureFrameCache } from './frames.js';
 import { runLinkCase, type Contender, type LinkFigures, type LinkSource } from './link-case.js';
@@ -57,21 +58,8 @@ export interface LinkBenchResults {
 const SCENARIO_RTT_MS = 100;
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseOptions(benchOptions, { argv: process.argv.slice(2), env: process.env, envPrefix: 'PICAM_BENCH_LINK_' });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const problem of error.problems) process.stderr.write(`picam bench:link: ${problem}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (parsed.help) {
-    process.stdout.write(helpText(benchOptions, 'Usage: npm run bench:link [-- --quick] [options]', 'PICAM_BENCH_LINK_'));
-    return 0;
-  }
-  const options = parsed.values;
+  const options = benchCommandLine(benchOptions, 'bench:link', 'PICAM_BENCH_LINK_');
+  if (typeof options === 'number') return options;
   const mode = options.quick ? 'quick' : 'full';
   const preset = PRESETS[mode];
   const problems: string[] = [];

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { agentOptions } from '../agent/config.js';
 import { createLogger, LOG_LEVELS } from '../common/logger.js';
-import { ConfigError, helpText, opt, parseOptions } from '../common/options.js';
+import { opt } from '../common/options.js';
+import { benchCommandLine } from './command-line.js';
 import { startMosquitto, type RunningBroker } from '../test/helpers/mosquitto.js';
 import { measureEncoding } from './encode.js';
 import { ENCODE_QUALITIES, ENCODE_SETTINGS } from './encode-settings.js';
@@ -78,21 +79,8 @@ const PRESETS: Record<'full' | 'quick', Preset> = {
 const elapsedS = (since: number): string => ((performance.now() - since) / 1000).toFixed(1);
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseOptions(benchOptions, { argv: process.argv.slice(2), env: process.env, envPrefix: 'PICAM_BENCH_' });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const problem of error.problems) process.stderr.write(`picam bench: ${problem}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (parsed.help) {
-    process.stdout.write(helpText(benchOptions, 'Usage: npm run bench [-- --quick] [options]', 'PICAM_BENCH_'));
-    return 0;
-  }
-  const options = parsed.values;
+  const options = benchCommandLine(benchOptions, 'bench', 'PICAM_BENCH_');
+  if (typeof options === 'number') return options;
   const logger = createLogger({ level: options.logLevel, component: 'bench' });
   const mode = options.quick ? 'quick' : 'full';
   const preset = PRESETS[mode];

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 /**
  * A TCP relay on loopback between a client and a broker, which a test can break the way networks break:
@@ -19,11 +20,7 @@ export class FaultProxy {
   async start(): Promise<number> {
     const server = net.createServer((client) => this.accept(client));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
+    this.port = await listenOnLoopback(server);
     return this.port;
   }
 

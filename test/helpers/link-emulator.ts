@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 /**
  * A wide-area link on loopback, in user space (no root, no `tc`): a TCP relay between clients and a broker
@@ -52,11 +53,7 @@ export class LinkEmulator {
   async start(): Promise<number> {
     const server = net.createServer((client) => this.accept(client));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
+    this.port = await listenOnLoopback(server);
     return this.port;
   }
 

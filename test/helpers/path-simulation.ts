@@ -45,8 +45,8 @@ export interface SimulationResult {
   estimator: LinkEstimator;
 }
 
+/** Bytes of a frame's head chunk message. */
 const HEAD = 100;
-const TAIL = 100;
 
 interface Event {
   at: number;

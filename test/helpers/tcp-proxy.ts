@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 /**
  * A TCP proxy on loopback between a client and a broker, with a byte-rate limit on the client→broker
@@ -45,8 +46,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenOnLoopback(server);
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
