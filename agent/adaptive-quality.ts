@@ -31,16 +31,18 @@ export interface LinkWindow {
 const SHORT = 0.85;
 /** Of the measured delivery rate, what new settings may use: the rest absorbs uneven frames. */
 const BUDGET = 0.88;
-/** Of a capacity hint, what a probe upwards may plan for: a frame rate exactly, an unseen quality with a margin. */
-const FPS_PROBE_BUDGET = 0.88;
-const QUALITY_PROBE_BUDGET = 0.8;
-/** A capacity hint below this share of the delivery rate contradicts it (acks were bunched): probe blind. */
-const HINT_AGREES = 0.9;
 /** Frames dropped in an interval that still count as a clean one (a single late frame). */
 const CLEAN_DROP_SHARE = 0.02;
 /** Predicted size change per quality step when that quality was never seen: a cautious guess. */
 const UNSEEN_STEP_RATIO = 0.8;
 const MAX_CALM = 16;
+/** Most steps a blind probe upwards takes at once, after probes that held. */
+const MAX_STRIDE = 4;
+/** Of a capacity hint, what a step up may plan for: a frame rate exactly, an unseen quality with a margin. */
+const FPS_HINT_BUDGET = 0.88;
+const QUALITY_HINT_BUDGET = 0.8;
+/** A capacity hint below this share of the delivery rate contradicts it: ignored. */
+const HINT_AGREES = 0.9;
 /** Intervals for which capacity hints are ignored once one led to a step that had to be undone. */
 const HINT_IGNORED_INTERVALS = 30;
 
@@ -53,9 +55,12 @@ const HINT_IGNORED_INTERVALS = 30;
  *
  * Down: when an interval delivers less than 85 % of what the settings need, at once to the settings that fit
  * 90 % of the delivery rate (sizes of qualities seen before are remembered; unseen ones are guessed).
- * Up: after `calm` clean intervals, by probing: as far as the path's capacity hint allows, else one step
- * (the frame rate doubling back, or one quality step). A probe undone within two intervals doubles `calm` (up to 16), so a link at the edge
- * does not make the stream oscillate, and if the hint led it, hints are ignored for 30 intervals.
+ * Up: after `calm` clean intervals: straight to the highest settings the path's capacity hint carries
+ * (FramePublisher measures it on frames that take long on the path), or, without a hint it can trust,
+ * probing blind: one step (the frame rate doubling back, or one quality step), two after a probe that held,
+ * then four. A step up undone within two intervals doubles `calm` (up to 16) and starts again from one
+ * step, so a link at the edge does not make the stream oscillate; if a hint led it, hints are ignored for
+ * 30 intervals (a shaper that lets short bursts through at full speed makes frames look fast).
  */
 export class AdaptiveQuality {
   private qualities: number[] = [];
@@ -66,7 +71,7 @@ export class AdaptiveQuality {
   private cleanIntervals = 0;
   private calm = 1;
   private intervalsSinceUp = Infinity;
-  /** Whether the last step up went where the capacity hint said, and for how many intervals hints are ignored. */
+  private stride = 1;
   private lastUpByHint = false;
   private hintIgnoredFor = 0;
   /** The last interval's settings were being changed: its frame sizes mix two qualities. */
@@ -99,12 +104,13 @@ export class AdaptiveQuality {
     this.targetFps = target.fps;
     this.fps = target.fps;
     this.cleanIntervals = 0;
+    this.stride = 1;
     this.changed = true;
   }
 
   /** Called once per interval with what the link did in it. */
   async evaluate(w: LinkWindow): Promise<void> {
-    if (this.qualities.length === 0 || w.offeredFrames === 0 || w.seconds <= 0 || w.measuring) return;
+    if (this.qualities.length === 0 || w.offeredFrames === 0 || w.seconds <= 0) return;
     const quality = this.current.quality;
     // Right after a change an interval mixes two qualities: its sizes are kept only when nothing better is known.
     if (!this.changed || !this.frameBytesAt.has(quality)) this.frameBytesAt.set(quality, w.offeredBytes / w.offeredFrames);
@@ -114,13 +120,14 @@ export class AdaptiveQuality {
     const needed = w.offeredBytes / w.seconds;
     const delivered = w.deliveredBytes / w.seconds;
     if (w.busyDrops > 0 && delivered < SHORT * needed) {
+      // While the publisher searches for the path's rate, frames it holds back say little about the link.
+      if (w.measuring) return;
       this.cleanIntervals = 0;
       if (this.intervalsSinceUp <= 2) {
         this.calm = Math.min(this.calm * 2, MAX_CALM);
-        // A hint that led too high is not to be trusted for a while: a shaper that lets short bursts through
-        // at full speed makes small frames look fast. Probing goes blind, step by step, meanwhile.
         if (this.lastUpByHint) this.hintIgnoredFor = HINT_IGNORED_INTERVALS;
       }
+      this.stride = 1;
       await this.stepDown(delivered * BUDGET, `link delivers ${kbps(delivered)} of the ${kbps(needed)} the stream needs`);
     } else if (w.busyDrops <= CLEAN_DROP_SHARE * w.offeredFrames) {
       if (this.level > 0 && ++this.cleanIntervals >= this.calm) {
@@ -143,33 +150,38 @@ export class AdaptiveQuality {
     await this.moveTo(index, fps, why);
   }
 
-  /**
-   * Upwards: the frame rate back first, then quality. Where the capacity hint is consistent with what is
-   * delivered, straight to the highest settings it carries (nowhere, if none is higher); otherwise probing
-   * blind, one step.
-   */
+  /** Upwards: the frame rate back first, then quality; as far as a trusted capacity hint carries, else by `stride` steps. */
   private async stepUp(capacity: number | undefined, delivered: number): Promise<void> {
     const ladder = this.ladderUp();
     const hint = capacity !== undefined && capacity >= HINT_AGREES * delivered && this.hintIgnoredFor === 0 ? capacity : undefined;
     this.lastUpByHint = hint !== undefined;
     if (hint !== undefined) {
-      let to: { index: number; fps: number } | undefined;
-      for (const rung of ladder) {
-        // A frame rate is continuous: take what fits exactly; a quality step is a guess: keep a margin.
-        const budget = hint * (rung.index === this.qualityIndex ? FPS_PROBE_BUDGET : QUALITY_PROBE_BUDGET);
-        if (rung.index === this.qualityIndex && rung.fps > this.fps && this.need(rung.index, rung.fps) > budget) {
-          const fps = clampFps(budget / this.frameBytes(rung.index), this.bounds.minFps, rung.fps);
-          if (fps > this.fps && (to === undefined || fps > to.fps)) to = { index: rung.index, fps };
-          break;
-        }
-        if (this.need(rung.index, rung.fps) > budget) break;
-        to = rung;
-      }
+      const to = this.highestCarried(ladder, hint);
       if (to) await this.moveTo(to.index, to.fps, hint === Infinity ? 'link has room: no limit seen' : `link has room: capacity about ${kbps(hint)}`);
       return;
     }
-    const to = ladder[0]!;
+    const to = ladder[Math.min(this.stride, ladder.length) - 1]!;
+    this.stride = Math.min(this.stride * 2, MAX_STRIDE);
     await this.moveTo(to.index, to.fps, 'link has room: probing');
+  }
+
+  /** The highest rung the capacity carries: a frame rate exactly, a quality step with a margin (its size is a guess until seen). */
+  private highestCarried(ladder: Array<{ index: number; fps: number }>, capacity: number): { index: number; fps: number } | undefined {
+    let to: { index: number; fps: number } | undefined;
+    for (const rung of ladder) {
+      const sameQuality = rung.index === this.qualityIndex;
+      const budget = capacity * (sameQuality ? FPS_HINT_BUDGET : QUALITY_HINT_BUDGET);
+      if (this.need(rung.index, rung.fps) <= budget) {
+        to = rung;
+        continue;
+      }
+      if (sameQuality) {
+        const fps = clampFps(budget / this.frameBytes(rung.index), this.bounds.minFps, rung.fps);
+        if (fps > (to?.fps ?? this.fps)) to = { index: rung.index, fps };
+      }
+      break;
+    }
+    return to;
   }
 
   /** The settings above the current ones, nearest first: the frame rate doubling back, then each quality. */

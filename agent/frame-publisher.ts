@@ -23,7 +23,7 @@ export interface FramePublisherOptions {
   streamId: number;
   /** Largest chunk message in bytes, header included. */
   chunkSize: number;
-  /** QoS of the chunks. With 0, the head and tail chunks of each frame still go at QoS 1 (see below). */
+  /** QoS of the chunks. With 0, the head chunk of each frame still goes at QoS 1 (see below). */
   qos: 0 | 1;
   /** MQTT 5 message expiry of each chunk, seconds; undefined over MQTT 3.1.1. */
   expiryS: number | undefined;
@@ -39,13 +39,17 @@ interface Waiting {
 }
 
 interface InFlight {
+  seq: number;
   send: FrameSend;
   paced: PacedFrame;
   estimator: LinkEstimator;
+  /** Bytes of the frame, and of its chunk messages. */
   frameBytes: number;
+  chunkBytes: number;
+  chunkCount: number;
 }
 
-/** Payload bytes of the head and tail chunks: small, since MQTT.js copies every QoS 1 message it stores. */
+/** Payload bytes of the acknowledged head and tail chunks: small, since MQTT.js copies every QoS 1 message it stores. */
 const EDGE_BYTES = 64;
 /** MQTT framing around a chunk (fixed header, topic length, packet id, MQTT 5 properties), roughly. */
 const PUBLISH_OVERHEAD = 12;
@@ -55,19 +59,23 @@ const SPARE_BUFFERS = 4;
 /**
  * Sends frames as chunk messages, as fast as the path to the broker carries them and no faster.
  *
- * Each frame has a small head chunk and a small tail chunk at QoS 1 around its other chunks. Over one TCP
- * connection the broker handles messages in order, so the head's PUBACK marks one round trip (plus any
- * queue ahead) and the tail's marks the moment the broker has the whole frame. From them the LinkEstimator
- * measures the round trip, the queue and the delivery rate, and the SendPacer lets a frame go only when the
- * path has room: paced at the delivery rate, with no more in flight than rate × round trip and headroom.
- * A frame that cannot go yet waits here, and a newer frame replaces it (newest wins, the older one counts as
- * dropped `busy`); a frame arriving while the link is down is dropped at once (`offline`).
+ * Each frame starts with a small head chunk at QoS 1 (the others go at the configured QoS). Over one TCP
+ * connection the broker handles messages in order, so the head's PUBACK comes back one round trip (plus any
+ * queue ahead of it) after it was sent, and means the broker has every earlier frame whole. A frame that
+ * takes longer than a round trip on the path also ends in a small tail chunk at QoS 1. From these
+ * acknowledgements the LinkEstimator measures the round trip, the queue and the delivery rate, and the
+ * SendPacer lets a frame go only when the path has room: paced at the delivery rate, with no more in flight
+ * than rate × round trip and headroom, and never into a queue. A frame that cannot go yet waits here, and a
+ * newer frame replaces it (newest wins, the older one counts as dropped `busy`); a frame arriving while the
+ * link is down is dropped at once (`offline`).
  *
  * So a long link with room to spare carries every frame (many frames are in flight at once), while a narrow
  * one carries as many as fit, freshest first, with no queue of stale video in socket buffers or routers: the
  * kernel's buffers hold megabytes, and "written to the socket" says nothing about a slow uplink.
  *
- * The chunk buffers are reused once a frame is acknowledged (by then every byte of it has left the socket).
+ * A frame counts as sent once a later frame's head is acknowledged, or its own tail (with QoS 1 chunks, its
+ * last chunk); at stop, once written (the `offline` status that follows is acknowledged after it). Its chunk
+ * buffer is reused once every chunk is written.
  */
 export class FramePublisher {
   private nextSeq = 0;
@@ -80,7 +88,10 @@ export class FramePublisher {
   private connection = -1;
   private waiting: Waiting | undefined;
   private releaseTimer: NodeJS.Timeout | undefined;
-  private framesInFlight = 0;
+  /** Frames sent and not yet known delivered, oldest first. */
+  private readonly inFlight: InFlight[] = [];
+  /** Frames whose chunks are not all written (or failed) yet. */
+  private writing = 0;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   private roomWaiters: Array<() => void> = [];
@@ -88,7 +99,7 @@ export class FramePublisher {
   /** Frames and bytes handed to the publisher: what the current settings ask of the link. */
   offeredFrames = 0;
   offeredBytes = 0;
-  /** Bytes of the frames the broker acknowledged (frame bytes, without chunk headers). */
+  /** Bytes of the frames the broker has (frame bytes, without chunk headers). */
   deliveredBytes = 0;
 
   constructor(
@@ -96,7 +107,7 @@ export class FramePublisher {
     private readonly options: FramePublisherOptions,
     private readonly stats: StreamStats,
     private readonly logger: Logger,
-    /** Called after each frame has been acknowledged by the broker. */
+    /** Called for each frame the broker has whole. */
     private readonly onSent: (seq: number, bytes: number) => void = () => {},
   ) {
     const properties = options.expiryS !== undefined ? { properties: { messageExpiryInterval: options.expiryS } } : {};
@@ -138,14 +149,14 @@ export class FramePublisher {
       rttMs: rtt === undefined ? null : round1(rtt),
       queueMs: round1(this.estimator.queueDelayMs(now)),
       kbps: rate === undefined ? null : Math.round(rate * 8),
-      inFlight: this.framesInFlight,
+      inFlight: this.inFlight.length,
       mode: this.pacer.mode,
     };
   }
 
   /** The capacity the path showed, bytes/s (Infinity: no limit seen), or undefined when unknown. */
   capacityHint(): number | undefined {
-    const hint = this.estimator.capacityHint();
+    const hint = this.estimator.capacityHint(performance.now());
     return hint === undefined ? undefined : hint * 1000;
   }
 
@@ -154,15 +165,15 @@ export class FramePublisher {
     return this.pacer.mode === 'startup';
   }
 
-  /** Stops taking frames and waits for those in flight, if any. Idempotent. */
+  /** Stops taking frames and waits until those in flight are written, if any. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.releaseTimer);
     this.releaseTimer = undefined;
     if (this.waiting) { this.waiting = undefined; this.stats.dropped('busy'); }
     this.roomMade();
-    if (this.framesInFlight === 0) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.writing > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.deliveredUpTo(this.inFlight.length - 1, performance.now());
   }
 
   /** Sends the waiting frame if the pacer lets it go; otherwise arranges to ask again. */
@@ -177,7 +188,7 @@ export class FramePublisher {
     }
     if (this.link.connects !== this.connection) this.newPath();
     const now = performance.now();
-    const release = this.pacer.release(now, this.wireBytesOf(item.frame.data.length), this.framesInFlight);
+    const release = this.pacer.release(now, this.wireBytesOf(item.frame.data.length));
     clearTimeout(this.releaseTimer);
     this.releaseTimer = undefined;
     if (!release.now) {
@@ -204,8 +215,9 @@ export class FramePublisher {
   }
 
   private launch({ frame, seq, held }: Waiting, now: number): void {
-    const tailBytes = this.options.qos === 0 ? EDGE_BYTES : undefined;
-    const cutOptions = { headBytes: EDGE_BYTES, tailBytes };
+    // A long frame has its tail acknowledged too (a capacity sample); with QoS 1 chunks every chunk is.
+    const tailAck = this.options.qos === 0 && this.pacer.wantsTailAck(now, this.wireBytesOf(frame.data.length));
+    const cutOptions = { headBytes: EDGE_BYTES, tailBytes: tailAck ? EDGE_BYTES : undefined };
     let chunks: Buffer[];
     let buffer: Buffer | undefined;
     try {
@@ -218,23 +230,33 @@ export class FramePublisher {
       this.logger.warn('frame cannot be sent', { seq, bytes: frame.data.length, error: (error as Error).message });
       return;
     }
-    let bytes = 0;
-    for (const chunk of chunks) bytes += chunk.length + this.topicBytes + PUBLISH_OVERHEAD;
-    const headBytes = chunks.length > 1 ? chunks[0]!.length + this.topicBytes + PUBLISH_OVERHEAD : 0;
+    let wire = 0;
+    let chunkBytes = 0;
+    for (const chunk of chunks) {
+      chunkBytes += chunk.length;
+      wire += chunk.length + this.topicBytes + PUBLISH_OVERHEAD;
+    }
+    const tailAcked = tailAck && chunks.length > 2;
     const estimator = this.estimator;
-    const flight: InFlight = { send: estimator.sent(bytes, headBytes, now, !held), paced: this.pacer.sent(now, bytes), estimator, frameBytes: frame.data.length };
-    this.framesInFlight++;
-    void this.deliver(chunks, flight).then((ok) => this.settle(flight, ok, chunks, buffer!, seq));
+    const afterHead = tailAcked ? wire - (chunks[0]!.length + this.topicBytes + PUBLISH_OVERHEAD) : 0;
+    const flight: InFlight = {
+      seq, estimator, frameBytes: frame.data.length, chunkBytes, chunkCount: chunks.length,
+      send: estimator.sent(wire, afterHead, now, !held), paced: this.pacer.sent(now, wire),
+    };
+    this.inFlight.push(flight);
+    this.writing++;
+    void this.deliver(chunks, flight, tailAcked).then((ok) => this.written(flight, ok, buffer!));
   }
 
-  /** Hands every chunk to MQTT.js at once (it writes them in order); resolves when the tail is acknowledged. */
-  private async deliver(chunks: Buffer[], flight: InFlight): Promise<boolean> {
+  /** Hands every chunk to MQTT.js at once (it writes them in order); resolves once all are written (acknowledged ones acknowledged). */
+  private async deliver(chunks: Buffer[], flight: InFlight, tailAcked: boolean): Promise<boolean> {
     const last = chunks.length - 1;
-    const head = chunks.length > 1 ? 0 : -1;
     try {
       await Promise.all(chunks.map((chunk, i) => {
-        const sent = this.link.publish(this.options.topic, chunk, i === last || i === head ? this.edgeOptions : this.bodyOptions);
-        return i === head ? sent.then(() => flight.estimator.headAcked(flight.send, performance.now())) : sent;
+        const acked = i === 0 || (tailAcked && i === last);
+        const sent = this.link.publish(this.options.topic, chunk, acked ? this.edgeOptions : this.bodyOptions);
+        if (i === 0) return sent.then(() => this.headAcked(flight));
+        return tailAcked && i === last ? sent.then(() => this.tailAcked(flight)) : sent;
       }));
       return true;
     } catch {
@@ -242,32 +264,61 @@ export class FramePublisher {
     }
   }
 
-  private settle(flight: InFlight, ok: boolean, chunks: Buffer[], buffer: Buffer, seq: number): void {
-    this.framesInFlight--;
+  /** The broker has all of this frame (and every earlier one): a capacity sample too. */
+  private tailAcked(flight: InFlight): void {
+    const at = this.inFlight.indexOf(flight);
+    if (at < 0) return;
     const now = performance.now();
-    if (ok) {
-      // Every byte has left the socket once the tail is acknowledged (TCP keeps order): the buffer is free.
-      if (this.spareBuffers.length < SPARE_BUFFERS) this.spareBuffers.push(buffer);
-      const roundEnded = flight.estimator.acked(flight.send, now);
-      if (flight.estimator === this.estimator) this.pacer.acked(now, roundEnded, flight.paced);
-      let bytes = 0;
-      for (const chunk of chunks) bytes += chunk.length;
-      this.stats.sent(bytes, chunks.length);
+    flight.estimator.tailAcked(flight.send, now);
+    this.deliveredUpTo(at, now);
+    this.pump();
+  }
+
+  /** The broker has every frame sent before this one, and this one's head: a round trip measured. */
+  private headAcked(flight: InFlight): void {
+    const at = this.inFlight.indexOf(flight);
+    if (at < 0) return;
+    const now = performance.now();
+    flight.estimator.headAcked(flight.send, now);
+    const base = flight.estimator.minRttMs(now);
+    if (flight.estimator === this.estimator && base !== undefined) this.pacer.headAcked(now - flight.send.sentAt - base, flight.paced);
+    this.deliveredUpTo(at - 1, now);
+    this.pump();
+  }
+
+  /** The frames in flight up to index `last` are delivered, oldest first. */
+  private deliveredUpTo(last: number, now: number): void {
+    for (const flight of this.inFlight.splice(0, last + 1)) {
+      const roundEnded = flight.estimator.completed(flight.send, now);
+      if (flight.estimator === this.estimator) this.pacer.delivered(now, roundEnded);
+      this.stats.sent(flight.chunkBytes, flight.chunkCount);
       this.deliveredBytes += flight.frameBytes;
-      this.onSent(seq, bytes);
+      this.onSent(flight.seq, flight.chunkBytes);
+    }
+  }
+
+  private written(flight: InFlight, ok: boolean, buffer: Buffer): void {
+    this.writing--;
+    if (ok) {
+      // Every chunk has left for the socket: the buffer is free.
+      if (this.spareBuffers.length < SPARE_BUFFERS) this.spareBuffers.push(buffer);
+      // With QoS 1 chunks the frame's last acknowledgement is its own.
+      if (this.options.qos === 1) this.deliveredUpTo(this.inFlight.indexOf(flight), performance.now());
     } else {
       // The buffer is not reused: a socket that failed mid-write may still hold parts of it.
+      const at = this.inFlight.indexOf(flight);
+      if (at >= 0) this.inFlight.splice(at, 1);
       flight.estimator.lost(flight.send);
       this.stats.dropped('offline');
     }
-    if (this.framesInFlight === 0) { for (const w of this.idleWaiters) w(); this.idleWaiters = []; }
+    if (this.writing === 0) { for (const w of this.idleWaiters) w(); this.idleWaiters = []; }
     this.pump();
   }
 
   /** Bytes a frame of `length` bytes will put on the wire, before it is cut (the pacer needs it first). */
   private wireBytesOf(length: number): number {
     const payload = Math.max(1, this.options.chunkSize - HEADER_LENGTH);
-    const chunks = Math.ceil(length / payload) + 2;
+    const chunks = Math.ceil(length / payload) + 1; // the head
     return length + chunks * (HEADER_LENGTH + this.topicBytes + PUBLISH_OVERHEAD);
   }
 

@@ -29,6 +29,7 @@ const benchOptions = {
   contenders: opt.list({ description: 'picam, plain (one whole JPEG per QoS 0 publish).', arg: 'LIST' }, ['picam', 'plain']),
   scenarios: opt.boolean({ description: 'Also measure settling on a narrow link and recovery when it widens.' }, true),
   fps: opt.number({ description: 'Camera frame rate.', min: 1, max: 60 }, 30),
+  brokerNoDelay: opt.boolean({ description: "Run Mosquitto with set_tcp_nodelay true (its acknowledgements then never wait for Nagle's algorithm)." }, false),
   out: opt.string({ description: 'Folder for the JSON results.', arg: 'DIR' }, path.join(repoRoot, 'bench', 'results')),
   cache: opt.string({ description: 'Folder of the generated frames (made once, reused).', arg: 'DIR' }, defaultCacheDir()),
   markdown: opt.boolean({ description: 'Also print the tables as Markdown (for docs/BENCHMARKS.md).' }, false),
@@ -50,7 +51,7 @@ export interface LinkBenchResults {
   durationS: number;
   machine: ReturnType<typeof machineFacts>;
   loadAverageAfter1m: number;
-  settings: { fps: number; settleMs: number; measureMs: number; resolution: '1280x720' };
+  settings: { fps: number; settleMs: number; measureMs: number; resolution: '1280x720'; brokerNoDelay: boolean };
   cases: LinkFigures[];
   scenarios: ScenarioFigures[];
 }
@@ -90,7 +91,7 @@ async function main(): Promise<number> {
   const scenarios: ScenarioFigures[] = [];
   let n = 0;
   try {
-    broker = await startMosquitto();
+    broker = await startMosquitto({ extraConfig: options.brokerNoDelay ? ['set_tcp_nodelay true'] : [] });
     logger.info('broker started', { url: broker.url, mode });
     for (const source of sources) {
       for (const rttMs of rtts) {
@@ -122,7 +123,7 @@ async function main(): Promise<number> {
     durationS: (performance.now() - started) / 1000,
     machine,
     loadAverageAfter1m: os.loadavg()[0]!,
-    settings: { fps: options.fps, settleMs: preset.settleMs, measureMs: preset.measureMs, resolution: '1280x720' },
+    settings: { fps: options.fps, settleMs: preset.settleMs, measureMs: preset.measureMs, resolution: '1280x720', brokerNoDelay: options.brokerNoDelay },
     cases, scenarios,
   };
   fs.mkdirSync(options.out, { recursive: true });
@@ -159,7 +160,7 @@ export function renderLinkReport(results: LinkBenchResults, render: Render): str
     c.drops === null ? 'n/a (never drops)' : Object.entries(c.drops).map(([r, k]) => `${r} ${fmt(k / measureS)}`).join(', ') || 'none',
     fmt(c.senderPeakRssMb),
   ]);
-  let out = `#### Streaming 1280x720 at ${results.settings.fps} fps over an emulated link (window of ${measureS} s after ${results.settings.settleMs / 1000} s to settle)\n`;
+  let out = `#### Streaming 1280x720 at ${results.settings.fps} fps over an emulated link (window of ${measureS} s after ${results.settings.settleMs / 1000} s to settle${results.settings.brokerNoDelay ? '; Mosquitto with set_tcp_nodelay true' : ''})\n`;
   out += render(columns, rows) + '\n';
   if (results.scenarios.length > 0) {
     const sc: Column[] = [

@@ -1,21 +1,27 @@
 import { WindowedExtreme } from './windowed-filter.js';
 
 /**
- * What the sender learns about the path to the broker from the acknowledgements of its own frames, in the
- * way BBR reasons (Cardwell et al., "BBR: Congestion-Based Congestion Control", 2016):
+ * What the sender learns about its path to the broker from the acknowledgements of its frames, in the way
+ * BBR reasons (Cardwell et al., "BBR: Congestion-Based Congestion Control", ACM Queue 2016).
  *
- * - the **round trip** from each frame's small head chunk (QoS 1): its PUBACK returns one round trip, plus
- *   whatever queue stood ahead of it, after it was sent, whatever the frame's size. The minimum over 10 s is
- *   the path's own round trip; the minimum over the last round trip or so is the "standing" one, and the
- *   difference is the queue the path holds right now (ack timing noise, such as a broker's Nagle delay, shows
- *   in single samples, not in a minimum);
- * - the **delivery rate** from the tail chunk's PUBACK (the frame's last bytes): bytes acknowledged per second
- *   over an interval of at least one round trip, so bunched acknowledgements do not inflate it. Its maximum
- *   over the last 10 round trips is the bottleneck rate, as far as the sender has used it: samples taken
- *   while the camera, not the path, set the pace (app-limited) may raise the estimate but never lower it;
- * - a **capacity hint** from the time between a frame's head and tail acknowledgements: the frame's bytes
- *   passed the bottleneck in that time, so it shows how fast the path could go even while the camera sends
- *   less. Ack timing can distort it, so it is only a hint, used to choose how far to probe upwards.
+ * Each frame starts with a small head chunk sent at QoS 1, the one acknowledged chunk of the frame. Over
+ * one TCP connection the broker handles messages in order, so the head's PUBACK says two things:
+ * - the **round trip**: it comes back one round trip, plus whatever queue stood ahead of the head, after
+ *   the frame was handed over, whatever the frame's size. The least of the last 10 s is the path's own round
+ *   trip; the least of the last round trip or so is the "standing" one, and the difference is the queue the
+ *   path holds now (ack timing noise shows in single samples, not in a minimum);
+ * - **delivery**: the broker has every frame sent before this one. Bytes delivered per second over an
+ *   interval of at least a round trip (so bunched acknowledgements do not inflate it), the largest of the
+ *   last 10 round trips, is the bottleneck rate as far as the sender has used it: samples taken while the
+ *   camera, not the path, set the pace (app-limited) may raise the estimate but never lower it.
+ *
+ * A frame that takes long on the path (its bytes at the rate estimate take longer than a round trip) also
+ * has its small tail chunk acknowledged: the time between the head's and the tail's acknowledgements is the
+ * time its bytes took through the bottleneck, a **capacity hint** that holds even while the camera sends
+ * less than the path could carry. Short frames do without: a second PUBACK close behind the first waits for
+ * the sender's TCP acknowledgement of it wherever the broker keeps Nagle's algorithm on (Mosquitto's
+ * default), up to a round trip, and that wait would read as a slow path. (For a long frame the sender is
+ * still sending when the head's PUBACK arrives, so its acknowledgement goes at once.)
  *
  * Times are milliseconds (performance.now); rates are bytes per millisecond (= kB/s).
  */
@@ -24,13 +30,13 @@ import { WindowedExtreme } from './windowed-filter.js';
 export interface FrameSend {
   /** Bytes of every chunk message of the frame. */
   readonly bytes: number;
-  /** Bytes of the head chunk message, or 0 when the frame went as one chunk. */
-  readonly headBytes: number;
   readonly sentAt: number;
   readonly deliveredAtSend: number;
   readonly deliveredTimeAtSend: number;
   readonly firstSentAtSend: number;
   readonly appLimited: boolean;
+  /** Bytes after the head chunk message, for a frame whose tail is acknowledged too; 0 otherwise. */
+  readonly bytesAfterHead: number;
   headAckedAt: number | undefined;
 }
 
@@ -40,11 +46,13 @@ const MIN_RTT_WINDOW_MS = 10_000;
 const BANDWIDTH_WINDOW_ROUNDS = 10;
 /** Frames whose head-to-tail time makes up the capacity hint (the median of them): recent enough to follow a change. */
 const CAPACITY_SAMPLES = 5;
+/** Older head-to-tail times say nothing: a link that widened sends short frames, which are not measured. */
+const CAPACITY_MAX_AGE_MS = 6000;
 /** Ack times are read from the event loop; below this a head-to-tail time says only "very fast". */
 const DISPERSION_FLOOR_MS = 0.25;
 
 export class LinkEstimator {
-  private delivered = 0;
+  private deliveredBytes = 0;
   private deliveredTime = 0;
   private firstSentTime = 0;
   private appLimitedUntil = 0;
@@ -52,54 +60,54 @@ export class LinkEstimator {
   private rounds = 0;
   private nextRoundDelivered = 0;
   private latest: number | undefined;
-  private readonly minRtt = WindowedExtreme.min();
+  private readonly minRtt = WindowedExtreme.min({ keepLatest: true });
   private readonly standingRtt = WindowedExtreme.min();
-  private readonly bandwidth = WindowedExtreme.max();
-  private readonly capacity: number[] = [];
-  /** Frames whose head is not acknowledged yet, oldest first (acknowledgements come in order). */
+  private readonly bandwidth = WindowedExtreme.max({ keepLatest: true });
+  /** Frames whose head is not acknowledged yet, oldest first. */
   private readonly awaitingHead: FrameSend[] = [];
+  private readonly capacity: Array<{ at: number; rate: number }> = [];
 
-  /** Bytes sent and not yet acknowledged (or given up). */
+  /** Bytes sent and not yet known delivered (or given up). */
   get inFlightBytes(): number {
     return this.inFlight;
   }
 
-  /** Round trips counted so far: one ends when a frame sent after the previous one ended is acknowledged. */
+  /** Round trips counted so far: one ends when a frame sent after the previous one ended is delivered. */
   get roundCount(): number {
     return this.rounds;
   }
 
-  /** The most recent delivery-rate sample, bytes/ms. */
-  get latestRate(): number | undefined {
-    return this.latest;
+  /** Frames whose head is not acknowledged yet. */
+  get headsAwaited(): number {
+    return this.awaitingHead.length;
+  }
+
+  /** Whether the camera, not the path, set the pace of what was sent lately. */
+  get appLimited(): boolean {
+    return this.appLimitedUntil > 0;
   }
 
   /** Notes a frame going out. `appLimited`: it went at once, nothing was waiting: the camera sets the pace. */
-  sent(bytes: number, headBytes: number, now: number, appLimited: boolean): FrameSend {
+  sent(bytes: number, bytesAfterHead: number, now: number, appLimited: boolean): FrameSend {
     if (this.inFlight === 0) {
       // After an idle spell, rate samples start from now: the silence says nothing about the path.
       this.firstSentTime = now;
       this.deliveredTime = now;
     }
     this.inFlight += bytes;
-    if (appLimited) this.appLimitedUntil = Math.max(this.delivered + this.inFlight, 1);
+    if (appLimited) this.appLimitedUntil = Math.max(this.deliveredBytes + this.inFlight, 1);
     const frame: FrameSend = {
       bytes,
-      headBytes,
       sentAt: now,
-      deliveredAtSend: this.delivered,
+      deliveredAtSend: this.deliveredBytes,
       deliveredTimeAtSend: this.deliveredTime,
       firstSentAtSend: this.firstSentTime,
       appLimited: this.appLimitedUntil > 0,
+      bytesAfterHead,
       headAckedAt: undefined,
     };
     this.awaitingHead.push(frame);
     return frame;
-  }
-
-  /** Whether the camera, not the path, set the pace of what was sent lately. */
-  get appLimited(): boolean {
-    return this.appLimitedUntil > 0;
   }
 
   /** The broker acknowledged the frame's head chunk: a round-trip sample. */
@@ -111,23 +119,41 @@ export class LinkEstimator {
     this.standingRtt.update(rtt, now, this.standingWindow(now));
   }
 
-  /** The broker acknowledged the frame's last chunk: it has the whole frame. Returns whether a round ended. */
-  acked(frame: FrameSend, now: number): boolean {
-    if (frame.headAckedAt === undefined) this.headAcked(frame, now);
+  /** The broker has all of the frame (a later chunk was acknowledged). Returns whether a round trip ended. */
+  completed(frame: FrameSend, now: number): boolean {
     this.inFlight -= frame.bytes;
-    this.delivered += frame.bytes;
+    this.deliveredBytes += frame.bytes;
     this.deliveredTime = now;
     this.firstSentTime = frame.sentAt;
     let roundEnded = false;
     if (frame.deliveredAtSend >= this.nextRoundDelivered) {
-      this.nextRoundDelivered = this.delivered;
+      this.nextRoundDelivered = this.deliveredBytes;
       this.rounds++;
       roundEnded = true;
     }
     this.sampleRate(frame, now);
-    if (this.appLimitedUntil > 0 && this.delivered > this.appLimitedUntil) this.appLimitedUntil = 0;
-    this.sampleCapacity(frame, now);
+    if (this.appLimitedUntil > 0 && this.deliveredBytes > this.appLimitedUntil) this.appLimitedUntil = 0;
     return roundEnded;
+  }
+
+  /** The broker acknowledged the frame's tail: its bytes took this long through the path after its head. */
+  tailAcked(frame: FrameSend, now: number): void {
+    if (frame.headAckedAt === undefined || frame.bytesAfterHead === 0) return;
+    const dispersion = now - frame.headAckedAt;
+    this.capacity.push({ at: now, rate: dispersion < DISPERSION_FLOOR_MS ? Infinity : frame.bytesAfterHead / dispersion });
+    if (this.capacity.length > CAPACITY_SAMPLES) this.capacity.shift();
+  }
+
+  /**
+   * The path's capacity as frames' head-to-tail times of the last few seconds show it, bytes/ms (Infinity:
+   * no limit seen), or undefined when too few were measured. A broker's delayed acknowledgement can only
+   * make it look lower.
+   */
+  capacityHint(now: number): number | undefined {
+    const recent = this.capacity.filter((c) => now - c.at <= CAPACITY_MAX_AGE_MS).map((c) => c.rate);
+    if (recent.length < 3) return undefined;
+    recent.sort((a, b) => a - b);
+    return recent[Math.floor(recent.length / 2)];
   }
 
   /** The frame will never be acknowledged (the connection dropped). */
@@ -136,7 +162,7 @@ export class LinkEstimator {
     this.forget(frame);
   }
 
-  /** The path's round trip (the smallest of the last 10 s), ms. */
+  /** The path's round trip (the least of the last 10 s), ms. */
   minRttMs(now: number): number | undefined {
     return this.minRtt.get(now, MIN_RTT_WINDOW_MS);
   }
@@ -144,7 +170,7 @@ export class LinkEstimator {
   /**
    * The queue the path holds now, ms (0 when unknown): the recent round trip above the path's own, or, when
    * a head has been waiting for its acknowledgement longer than that, its wait: a queue that builds delays
-   * the very acknowledgements that would report it, so waiting for them would notice it a queue too late.
+   * the very acknowledgements that would report it.
    */
   queueDelayMs(now: number): number {
     const base = this.minRttMs(now);
@@ -158,13 +184,6 @@ export class LinkEstimator {
   /** The bottleneck rate as far as it has been used, bytes/ms. */
   bandwidthRate(): number | undefined {
     return this.bandwidth.get(this.rounds, BANDWIDTH_WINDOW_ROUNDS);
-  }
-
-  /** The path's capacity as the head-to-tail times suggest, bytes/ms (may be Infinity: "no limit seen"). */
-  capacityHint(): number | undefined {
-    if (this.capacity.length < 3) return undefined;
-    const sorted = [...this.capacity].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
   }
 
   /**
@@ -186,17 +205,9 @@ export class LinkEstimator {
     const interval = Math.max(frame.sentAt - frame.firstSentAtSend, now - frame.deliveredTimeAtSend);
     // Shorter than a round trip, the interval measures how acknowledgements were bunched, not the path.
     if (interval <= 0 || interval < (this.minRttMs(now) ?? 0)) return;
-    const rate = (this.delivered - frame.deliveredAtSend) / interval;
+    const rate = (this.deliveredBytes - frame.deliveredAtSend) / interval;
     this.latest = rate;
     if (!frame.appLimited || rate >= (this.bandwidthRate() ?? 0)) this.bandwidth.update(rate, this.rounds, BANDWIDTH_WINDOW_ROUNDS);
-  }
-
-  private sampleCapacity(frame: FrameSend, now: number): void {
-    if (frame.headBytes === 0 || frame.headAckedAt === undefined) return;
-    const dispersion = now - frame.headAckedAt;
-    const sample = dispersion < DISPERSION_FLOOR_MS ? Infinity : (frame.bytes - frame.headBytes) / dispersion;
-    this.capacity.push(sample);
-    if (this.capacity.length > CAPACITY_SAMPLES) this.capacity.shift();
   }
 
   /** Long enough to hold an undisturbed sample even when acknowledgements come in bunches once a round trip. */

@@ -3,20 +3,30 @@ import type { LinkEstimator } from './link-estimator.js';
 
 /**
  * Decides when the next frame may go, from what the LinkEstimator measured: frames leave at the rate the
- * path delivers (pacing), and no more is in flight than the path holds (about rate × round trip, with
- * headroom), so a queue never builds in socket buffers or routers; frames that cannot go yet wait in the
- * publisher, where a newer one replaces them.
+ * path delivers (pacing), no more is in flight than the path holds (about rate × round trip, with headroom),
+ * and, while the path sets the pace, a frame goes only when a model of the bottleneck says it is about to be
+ * free. So no queue builds in socket buffers or routers: frames that cannot go yet wait in the publisher,
+ * where a newer one replaces them.
  *
  * The modes follow BBR's: `startup` opens up fast (the rate estimate may grow 2.89 × per round trip) until
- * the delivery rate stops growing; `drain` sends below the rate until what startup queued has gone; `probe`
- * cycles the pacing gain through 1.25 (one round trip looking for more), 0.75 (one round trip giving back
- * any queue that made) and 1 (six round trips at the estimate). Two things differ, because a frame that
- * waits too long is dropped, not merely delayed:
+ * the delivery rate stops growing; `drain` sends below the rate until the queue startup made has gone;
+ * `probe` cycles the pacing gain through 1.1 (one round trip looking for more), 0.9 (giving back any queue
+ * that made) and 1 (six round trips at the estimate); BBR's 1.25 would, on a narrow link where one frame
+ * takes longer than a round trip, queue a quarter of a frame's time ahead of every probing frame. Where
+ * frames differ from BBR's packets:
  *
- * - the 0.75 phase ends at once when nothing is queued, so a camera slower than the link is never held back;
- * - a standing queue (the round trip above its floor by more than `queueLimitMs`) means the path narrowed:
- *   the rate estimate falls to the delivery rate at once and the pacer drains, instead of waiting 10 round
- *   trips for the old maximum to expire while seconds of video queue up.
+ * - the model: when the bottleneck will be done with what was sent, at the estimated rate. Each head
+ *   acknowledgement tells the queue that stood ahead of the frame; where frames keep meeting more than the
+ *   model expected, the model takes it in, so a queue the pacing would otherwise leave standing (after a
+ *   probe, or with a rate estimate a little high) is not fed;
+ * - a queue building (the round trip above its floor by more than `queueLimitMs`, or a head unacknowledged
+ *   that long) means the path narrowed: nothing more goes until it drains, and the rate estimate falls to
+ *   the delivery rate at once instead of after 10 round trips;
+ * - the 0.9 phase ends at once when nothing is queued, so a camera slower than the link is never held back;
+ * - frames held back while the camera set the pace (the estimate is then only a lower bound, e.g. after a
+ *   quality step up) start a new search, as at the start; so does a probe that found 20 % more, or a
+ *   capacity hint half as high again as the estimate (a link that widened), the search then going no
+ *   further than the hint.
  */
 
 export type PacerMode = CameraLinkStats['mode'];
@@ -29,17 +39,17 @@ export interface PacerOptions {
   maxFramesInFlight: number;
 }
 
-/** What the pacer predicted for a frame when it let it go, to compare with its acknowledgement. */
+/** What the pacer expected of a frame when it let it go, to compare with its head's acknowledgement. */
 export interface PacedFrame {
-  /** When the bottleneck would be done with the frame, by the model (ms). */
-  readonly finish: number;
+  /** The queue the model expected ahead of the frame, ms. */
+  readonly queueAhead: number;
   /** The model's accumulated correction at that time. */
   readonly correction: number;
 }
 
 /** BBR's startup gain, 2/ln 2: the smallest that doubles the delivery rate every round trip. */
 const STARTUP_GAIN = 2.89;
-const PROBE_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1] as const;
+const PROBE_GAINS = [1.1, 0.9, 1, 1, 1, 1, 1, 1] as const;
 /** In-flight headroom over rate × round trip once started: room for a probe and for uneven acks. */
 const CWND_GAIN = 2;
 /** Startup ends when the rate has not grown by this factor for FULL_BW_ROUNDS round trips. */
@@ -47,18 +57,20 @@ const FULL_BW_GROWTH = 1.25;
 const FULL_BW_ROUNDS = 3;
 /** How early a frame may leave its paced time: camera timing is uneven. */
 const BURST_MS = 10;
-/** Acknowledgements whose disagreement with the model must all point the same way before it is corrected. */
-const ALIGN_SAMPLES = 4;
-/** Disagreements smaller than this are timing noise. */
-const ALIGN_TOLERANCE_MS = 2;
-/** A capacity hint this far above the rate estimate, while frames wait, starts a search for the new rate. */
-const HINT_RESTART = 1.5;
-/** At most one such search in this long: a hint can be wrong where acknowledgements come in bunches. */
-const HINT_RESTART_EVERY_MS = 3000;
 /** A shorter wait is not worth a timer (timers tick in milliseconds): the frame goes at once. */
 const MIN_WAIT_MS = 1;
 /** Before anything is measured, frames in flight (the publisher's old fixed window). */
 const INITIAL_FRAMES = 2;
+/** Heads that must all meet more queue than the model expects before it takes the queue in. */
+const ALIGN_SAMPLES = 4;
+/** Unexpected queue below this is timing noise. */
+const ALIGN_TOLERANCE_MS = 5;
+/** A probe that raised the rate estimate this much shows a wider path: search, as at the start. */
+const PROBE_FOUND_MORE = 1.2;
+/** A capacity hint this far above the rate estimate, while frames wait, starts a search for the new rate. */
+const HINT_SEARCH = 1.5;
+/** At most one such search in this long: a hint can mislead (a shaper that lets bursts through). */
+const HINT_SEARCH_EVERY_MS = 3000;
 
 export class SendPacer {
   private state: PacerMode = 'startup';
@@ -67,14 +79,16 @@ export class SendPacer {
   /** The model of the bottleneck: when it is done with what was sent, at the estimated rate. */
   private bottleneckFree = -Infinity;
   private correction = 0;
-  private readonly disagreements: number[] = [];
+  private readonly unexpected: number[] = [];
   private cycleIndex = 0;
   private cycleStart = 0;
+  /** The rate estimate when the current probe cycle began. */
+  private cycleBaseBw = 0;
   private fullBw = 0;
   private roundsWithoutGrowth = 0;
   private lastCongestionRound = -1;
-  private lastHintRestart = -Infinity;
-  /** The largest recent frame, decaying, so one frame's room is always in the window. */
+  private lastHintSearch = -Infinity;
+  /** The largest recent frame, decaying, so a frame's room is always in the window. */
   private frameBytes = 0;
 
   constructor(private readonly link: LinkEstimator, private readonly options: PacerOptions) {}
@@ -84,27 +98,29 @@ export class SendPacer {
   }
 
   /** Pacing rate in bytes/ms, or undefined while nothing is measured. */
-  pacingRate(): number | undefined {
+  pacingRate(now: number): number | undefined {
     const bw = this.link.bandwidthRate();
     if (bw === undefined) return undefined;
     const rate = bw * this.pacingGain();
-    const cap = this.searchCap();
+    const cap = this.searchCap(now);
     return cap === undefined ? rate : Math.min(rate, cap);
   }
 
   /**
-   * Searching for a higher rate, the capacity the frames' own timing shows is as far as it is worth going,
-   * when it is consistent with what was delivered (a hint below the delivery rate is wrong).
+   * Whether a frame of `bytes` should have its tail acknowledged too (see LinkEstimator): only when its bytes
+   * take longer than a round trip at the rate estimate, so the two acknowledgements cannot bunch.
    */
-  private searchCap(): number | undefined {
+  wantsTailAck(now: number, bytes: number): boolean {
     const bw = this.link.bandwidthRate();
-    const hint = this.link.capacityHint();
-    return this.state === 'startup' && bw !== undefined && hint !== undefined && Number.isFinite(hint) && hint >= bw ? hint : undefined;
+    const rtt = this.link.minRttMs(now);
+    return bw !== undefined && rtt !== undefined && bytes / bw > Math.max(rtt, 40);
   }
 
-  /** The rate the model of the bottleneck drains at: the estimate, or while searching the capacity it is capped at. */
-  private modelRate(): number | undefined {
-    return this.searchCap() ?? this.link.bandwidthRate();
+  /** Searching for a higher rate, the capacity hint (where it is above the estimate) is as far as it goes. */
+  private searchCap(now: number): number | undefined {
+    const bw = this.link.bandwidthRate();
+    const hint = this.link.capacityHint(now);
+    return this.state === 'startup' && bw !== undefined && hint !== undefined && Number.isFinite(hint) && hint >= bw ? hint : undefined;
   }
 
   /** Bytes the path may hold in flight, or undefined while nothing is measured. */
@@ -112,68 +128,75 @@ export class SendPacer {
     const bw = this.link.bandwidthRate();
     const rtt = this.link.minRttMs(now);
     if (bw === undefined || rtt === undefined) return undefined;
-    const gain = this.state === 'startup' ? STARTUP_GAIN : CWND_GAIN;
-    return gain * bw * rtt + 2 * this.frameBytes;
+    return (this.state === 'startup' ? STARTUP_GAIN : CWND_GAIN) * bw * rtt + 2 * this.frameBytes;
   }
 
-  /** Queue limit for the current round trip: room for a probe's extra and for acknowledgement noise. */
+  /** Queue that counts as the path narrowing: room for a probe's extra and for acknowledgement noise. */
   queueLimitMs(now: number): number {
     return 40 + 0.5 * (this.link.minRttMs(now) ?? 0);
   }
 
-  release(now: number, bytes: number, framesInFlight: number): Release {
+  /**
+   * Whether a frame of `bytes` may go now. Frames in flight are counted by their heads awaiting
+   * acknowledgement: a frame whose head is acknowledged is known delivered only when a later head is, so
+   * the next frame must be able to go, or nothing more would ever be learnt.
+   */
+  release(now: number, bytes: number): Release {
+    const framesInFlight = this.link.headsAwaited;
     if (framesInFlight >= this.options.maxFramesInFlight) return { now: false, inMs: undefined };
     const window = this.window(now);
     if (window === undefined) return framesInFlight < INITIAL_FRAMES ? { now: true } : { now: false, inMs: undefined };
-    // A queue is building: nothing more goes until acknowledgements show it going down.
     if (framesInFlight > 0 && this.link.queueDelayMs(now) > this.queueLimitMs(now)) {
+      // A queue is building: nothing more goes until acknowledgements show it going down.
       if (this.state === 'probe') this.enter('drain', now);
       return { now: false, inMs: undefined };
     }
     this.advanceCycle(now);
     // Always room for two frames, so a frame larger than the window cannot stall the stream.
     const windowFull = framesInFlight >= INITIAL_FRAMES && this.link.inFlightBytes + bytes > window;
-    if ((windowFull || this.readyAt > now) && this.state === 'probe' && this.shouldSearch(now)) {
+    // While the path sets the pace the model decides (a probe may run ahead of it); otherwise the pacing clock.
+    const gate = this.bottleneckGate(now);
+    const wait = (gate > -Infinity ? gate : this.readyAt) - now;
+    if ((windowFull || wait >= MIN_WAIT_MS) && this.state === 'probe' && this.shouldSearch(now)) {
       this.enter('startup', now);
-      return this.release(now, bytes, framesInFlight);
+      return this.release(now, bytes);
     }
     if (windowFull) return { now: false, inMs: undefined };
-    const wait = Math.max(this.readyAt, this.bottleneckGate(now)) - now;
     return wait >= MIN_WAIT_MS ? { now: false, inMs: wait } : { now: true };
-  }
-
-  /**
-   * While the path sets the pace, a frame goes only when the bottleneck (as modelled) is about to be free, so
-   * it never waits in a queue: it waits here instead, where a newer frame can still replace it. A probe may
-   * run ahead by its extra; startup and a camera-paced stream are not held by the model (its rate is then
-   * only a lower bound).
-   */
-  private bottleneckGate(now: number): number {
-    if (this.link.appLimited || (this.state === 'startup' && this.searchCap() === undefined)) return -Infinity;
-    const gain = this.pacingGain();
-    return this.bottleneckFree - (gain > 1 ? (gain - 1) * this.phaseMs(now) : 0);
   }
 
   /** A frame of `bytes` left now. */
   sent(now: number, bytes: number): PacedFrame {
     this.frameBytes = Math.max(bytes, this.frameBytes * 0.95);
-    const model = this.modelRate();
-    const rate = this.pacingRate();
+    const bw = this.link.bandwidthRate();
+    const rate = this.pacingRate(now);
     if (rate !== undefined && rate > 0) this.readyAt = Math.max(this.readyAt, now - BURST_MS) + bytes / rate;
-    this.bottleneckFree = Math.max(this.bottleneckFree, now) + (model === undefined ? 0 : bytes / model);
-    return { finish: this.bottleneckFree, correction: this.correction };
+    const queueAhead = Math.max(0, this.bottleneckFree - now);
+    this.bottleneckFree = Math.max(this.bottleneckFree, now) + (bw === undefined ? 0 : bytes / bw);
+    return { queueAhead, correction: this.correction };
   }
 
   /**
-   * A frame was acknowledged (the estimator has taken its samples); `roundEnded` from LinkEstimator.acked.
-   * The acknowledgement also says when the bottleneck really was done with the frame (a round trip before);
-   * where that keeps disagreeing with the model, the model moves: a queue the pacing left standing (after a
-   * probe, or a rate estimate a little high) is not fed, and a bottleneck idle behind a cautious model is used.
+   * The frame's head was acknowledged: `queueMs` is the queue that stood ahead of it (its round trip above
+   * the path's own). Where frames keep meeting more than the model expected, the model takes it in.
    */
-  acked(now: number, roundEnded: boolean, frame: PacedFrame): void {
+  headAcked(queueMs: number, frame: PacedFrame): void {
+    if (this.state === 'startup') return;
+    // Corrections made since the frame left already account for part of the difference.
+    this.unexpected.push(queueMs - frame.queueAhead - (this.correction - frame.correction));
+    if (this.unexpected.length > ALIGN_SAMPLES) this.unexpected.shift();
+    if (this.unexpected.length < ALIGN_SAMPLES) return;
+    const shift = Math.min(...this.unexpected);
+    if (shift <= ALIGN_TOLERANCE_MS) return;
+    this.correction += shift;
+    this.bottleneckFree += shift;
+    this.unexpected.length = 0;
+  }
+
+  /** A frame is delivered (the estimator has taken its samples); `roundEnded` from LinkEstimator.completed. */
+  delivered(now: number, roundEnded: boolean): void {
     const bw = this.link.bandwidthRate();
     if (bw === undefined) return;
-    this.align(now, frame);
     const queued = this.link.queueDelayMs(now) > this.queueLimitMs(now);
     if (queued && this.link.roundCount > this.lastCongestionRound) {
       // Once a round trip while the queue stands: the delivery rate then is the bottleneck's.
@@ -191,36 +214,36 @@ export class SendPacer {
       }
     }
     if (this.state === 'drain' && !queued && this.link.inFlightBytes <= this.pathHolds(now)) this.enter('probe', now);
+    if (this.state === 'probe' && !this.link.appLimited && bw >= PROBE_FOUND_MORE * this.cycleBaseBw) {
+      this.enter('startup', now);
+      return;
+    }
     this.advanceCycle(now);
   }
 
-  private align(now: number, frame: PacedFrame): void {
-    const rtt = this.link.minRttMs(now);
-    if (rtt === undefined || !Number.isFinite(frame.finish)) return;
-    this.disagreements.push(now - rtt - (frame.finish + this.correction - frame.correction));
-    if (this.disagreements.length > ALIGN_SAMPLES) this.disagreements.shift();
-    if (this.disagreements.length < ALIGN_SAMPLES) return;
-    const low = Math.min(...this.disagreements);
-    const high = Math.max(...this.disagreements);
-    const shift = low > ALIGN_TOLERANCE_MS ? low : high < -ALIGN_TOLERANCE_MS ? high : 0;
-    if (shift === 0) return;
-    this.correction += shift;
-    this.readyAt += shift;
-    this.bottleneckFree += shift;
-    this.disagreements.length = 0;
+  /**
+   * While the path sets the pace, a frame goes only when the bottleneck (as modelled) is about to be free, so
+   * it never waits in a queue: it waits here instead, where a newer frame can still replace it. A probe may
+   * run ahead by its extra; startup and a camera-paced stream are not held by the model (its rate is then
+   * only a lower bound).
+   */
+  private bottleneckGate(now: number): number {
+    if (this.state === 'startup' || this.link.appLimited) return -Infinity;
+    const gain = this.pacingGain();
+    return this.bottleneckFree - (gain > 1 ? (gain - 1) * this.phaseMs(now) : 0);
   }
 
   /**
-   * Whether frames held back by the estimate should make the pacer look for a higher rate at once, as at the
-   * start: the camera now asks for more than while the estimate was made (a quality step up, a busier
-   * scene), or the path showed more capacity than the estimate (a link that widened).
+   * Frames are being held back: search for a higher rate if the estimate may be too low, because the camera
+   * set the pace when it was made (it now asks for more: a quality step up, a busier scene) or the path's
+   * capacity hint shows more (a link that widened).
    */
   private shouldSearch(now: number): boolean {
     if (this.link.appLimited) return true;
-    const hint = this.link.capacityHint();
+    const hint = this.link.capacityHint(now);
     const bw = this.link.bandwidthRate();
-    if (hint === undefined || bw === undefined || hint < HINT_RESTART * bw || now - this.lastHintRestart < HINT_RESTART_EVERY_MS) return false;
-    this.lastHintRestart = now;
+    if (hint === undefined || bw === undefined || hint < HINT_SEARCH * bw || now - this.lastHintSearch < HINT_SEARCH_EVERY_MS) return false;
+    this.lastHintSearch = now;
     return true;
   }
 
@@ -234,6 +257,7 @@ export class SendPacer {
       // Start at a gain-1 phase, not in the middle of a probe.
       this.cycleIndex = 2;
       this.cycleStart = now;
+      this.cycleBaseBw = this.link.bandwidthRate() ?? 0;
     }
   }
 
@@ -247,8 +271,7 @@ export class SendPacer {
 
   /** Rate × round trip plus a frame: what keeps the bottleneck busy without a queue. */
   private pathHolds(now: number): number {
-    const bw = this.link.bandwidthRate() ?? 0;
-    return bw * (this.link.minRttMs(now) ?? 0) + this.frameBytes;
+    return (this.link.bandwidthRate() ?? 0) * (this.link.minRttMs(now) ?? 0) + this.frameBytes;
   }
 
   /** A probe phase lasts a round trip, and at least one frame's time, so that each phase paces a frame. */
@@ -259,13 +282,13 @@ export class SendPacer {
 
   private advanceCycle(now: number): void {
     if (this.state !== 'probe') return;
-    const phase = this.phaseMs(now);
     const gain = PROBE_GAINS[this.cycleIndex]!;
     // The giving-back phase ends as soon as nothing is queued: holding frames back then would only drop them.
     const drained = gain < 1 && this.link.inFlightBytes <= this.pathHolds(now);
-    if (now - this.cycleStart >= phase || drained) {
+    if (now - this.cycleStart >= this.phaseMs(now) || drained) {
       this.cycleIndex = (this.cycleIndex + 1) % PROBE_GAINS.length;
       this.cycleStart = now;
+      if (this.cycleIndex === 0) this.cycleBaseBw = this.link.bandwidthRate() ?? 0;
     }
   }
 }

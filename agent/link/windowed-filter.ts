@@ -1,8 +1,8 @@
 /**
  * The largest (or smallest) sample of a sliding window, in O(1) amortised per sample: a deque in which each
  * sample outlives the older ones it beats. The window is measured on whatever axis the caller passes as `at`
- * (milliseconds, or round trips) and may change from call to call. The latest sample always counts, so a
- * window that saw no sample lately reports the last one rather than nothing.
+ * (milliseconds, or round trips) and may change from call to call. With `keepLatest`, the latest sample
+ * always counts, so a window that saw no sample lately reports the last one rather than nothing.
  */
 export class WindowedExtreme {
   private readonly at: number[] = [];
@@ -10,14 +10,14 @@ export class WindowedExtreme {
   private head = 0;
 
   /** `beats(a, b)`: sample a makes an older sample b useless (a >= b for a maximum). */
-  private constructor(private readonly beats: (a: number, b: number) => boolean) {}
+  private constructor(private readonly beats: (a: number, b: number) => boolean, private readonly keepLatest: boolean) {}
 
-  static max(): WindowedExtreme {
-    return new WindowedExtreme((a, b) => a >= b);
+  static max(options: { keepLatest?: boolean } = {}): WindowedExtreme {
+    return new WindowedExtreme((a, b) => a >= b, options.keepLatest ?? false);
   }
 
-  static min(): WindowedExtreme {
-    return new WindowedExtreme((a, b) => a <= b);
+  static min(options: { keepLatest?: boolean } = {}): WindowedExtreme {
+    return new WindowedExtreme((a, b) => a <= b, options.keepLatest ?? false);
   }
 
   update(value: number, at: number, window: number): void {
@@ -30,7 +30,7 @@ export class WindowedExtreme {
     this.at.push(at);
   }
 
-  /** The extreme of the samples no older than `window` before `at` and the latest one; undefined before any. */
+  /** The extreme of the samples no older than `window` before `at` (and the latest one, with keepLatest). */
   get(at: number, window: number): number | undefined {
     this.expire(at, window);
     return this.head < this.values.length ? this.values[this.head] : undefined;
@@ -44,8 +44,8 @@ export class WindowedExtreme {
   }
 
   private expire(at: number, window: number): void {
-    // The latest sample stays however old it is: a window with no sample in it still has the last word.
-    while (this.head < this.values.length - 1 && this.at[this.head]! < at - window) this.head++;
+    const keep = this.keepLatest ? 1 : 0;
+    while (this.head < this.values.length - keep && this.at[this.head]! < at - window) this.head++;
     if (this.head > 64 && this.head * 2 > this.values.length) {
       this.values.splice(0, this.head);
       this.at.splice(0, this.head);

@@ -5,8 +5,8 @@ import { SendPacer } from '../../agent/link/send-pacer.js';
  * A deterministic, simulated-time run of the sender's pacing (LinkEstimator + SendPacer, the real classes)
  * over a modelled path: one bottleneck that sends bytes first in, first out at a rate, and a fixed delay each
  * way. Frames come from a camera at a fixed rate and wait in one slot where a newer frame replaces an older
- * one, as in FramePublisher. Each frame is a small head, its body, and a small tail, acknowledged as the
- * broker receives head and tail. It runs seconds of streaming in milliseconds and reports what a receiver
+ * one, as in FramePublisher. Each frame is a small head and its body; the head's acknowledgement comes as
+ * the broker receives it, and tells that every earlier frame is delivered. It runs seconds of streaming in milliseconds and reports what a receiver
  * next to the broker would have seen.
  */
 
@@ -45,6 +45,7 @@ export interface SimulationResult {
   estimator: LinkEstimator;
 }
 
+
 /** Bytes of a frame's head chunk message. */
 const HEAD = 100;
 
@@ -76,14 +77,14 @@ export function simulatePath(plan: SimulationPlan): SimulationResult {
   let now = 0;
   let waiting: { capturedAt: number; bytes: number; held: boolean } | undefined;
   let timerAt: number | undefined;
-  let inFlight = 0;
+  const inFlight: Array<{ send: FrameSend }> = [];
   let maxInFlight = 0;
   let offered = 0;
   let replaced = 0;
 
   const pump = (): void => {
     if (!waiting) return;
-    const release = pacer.release(now, waiting.bytes, inFlight);
+    const release = pacer.release(now, waiting.bytes);
     if (!release.now) {
       waiting.held = true;
       if (release.inMs !== undefined) {
@@ -98,21 +99,33 @@ export function simulatePath(plan: SimulationPlan): SimulationResult {
     const frame = waiting;
     waiting = undefined;
     timerAt = undefined;
-    const send: FrameSend = estimator.sent(frame.bytes, HEAD, now, !frame.held);
+    const tail = pacer.wantsTailAck(now, frame.bytes);
+    const send: FrameSend = estimator.sent(frame.bytes, tail ? frame.bytes - HEAD : 0, now, !frame.held);
     const paced = pacer.sent(now, frame.bytes);
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
+    const flight = { send };
+    inFlight.push(flight);
+    maxInFlight = Math.max(maxInFlight, inFlight.length);
     const oneWay = phaseAt(now).rttMs / 2;
     const headOut = transmit(now, HEAD);
-    const tailOut = transmit(now, frame.bytes - HEAD);
-    schedule(headOut + 2 * oneWay, () => estimator.headAcked(send, now));
-    schedule(tailOut + 2 * oneWay, () => {
-      inFlight--;
-      const roundEnded = estimator.acked(send, now);
-      pacer.acked(now, roundEnded, paced);
+    const out = transmit(now, frame.bytes - HEAD);
+    // The head's acknowledgement: a round trip, and every earlier frame delivered.
+    schedule(headOut + 2 * oneWay, () => {
+      const at = inFlight.indexOf(flight);
+      estimator.headAcked(send, now);
+      pacer.headAcked(now - send.sentAt - estimator.minRttMs(now)!, paced);
+      for (const done of inFlight.splice(0, at)) pacer.delivered(now, estimator.completed(done.send, now));
       pump();
     });
-    deliveries.push({ capturedAt: frame.capturedAt, arrivedAt: tailOut + oneWay, bytes: frame.bytes });
+    if (tail) {
+      schedule(out + 2 * oneWay, () => {
+        const at = inFlight.indexOf(flight);
+        if (at < 0) return;
+        estimator.tailAcked(send, now);
+        for (const done of inFlight.splice(0, at + 1)) pacer.delivered(now, estimator.completed(done.send, now));
+        pump();
+      });
+    }
+    deliveries.push({ capturedAt: frame.capturedAt, arrivedAt: out + oneWay, bytes: frame.bytes });
   };
 
   const interval = 1000 / plan.fps;
