@@ -5,6 +5,8 @@ import { CAMERA_ID_PATTERN, DEFAULT_PREFIX } from '../protocol/topics.js';
 
 export const VIEWER_ENV_PREFIX = 'PICAM_VIEWER_';
 
+/** A DNS name, an IPv4 address or an IPv6 address in brackets. */
+const HOST_NAME = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)$/;
 const LISTEN = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 /** Every option of picam-viewer. The README's reference table is generated from this. */
@@ -13,6 +15,7 @@ export const viewerOptions = {
   camera: opt.list({ description: 'Camera ids to show (repeat or comma-separate). Default: every camera found under the prefix.', arg: 'ID', check: (ids) => ids.find((id) => !CAMERA_ID_PATTERN.test(id)) && `camera ids are letters, digits, _ and - (1 to 64 characters)` }),
   prefix: opt.string({ description: 'Topic prefix to subscribe under; + matches one level, e.g. picam/+ for every site.', arg: 'PREFIX', pattern: /^([A-Za-z0-9_.-]+|\+)(\/([A-Za-z0-9_.-]+|\+))*$/, patternHint: 'topic levels without #, e.g. picam or picam/+' }, DEFAULT_PREFIX),
   listen: opt.string({ description: 'Address and port of the web page. 127.0.0.1 keeps it on this computer; 0.0.0.0:8080 shares it on the network.', arg: 'HOST:PORT', pattern: LISTEN, patternHint: 'HOST:PORT, e.g. 127.0.0.1:8080', check: (v) => (Number(v.slice(v.lastIndexOf(':') + 1)) > 65535 ? 'port must be 0 to 65535' : undefined) }, '127.0.0.1:8080'),
+  allowHost: opt.list({ description: 'More host names the page answers to (repeat or comma-separate), e.g. a name your DNS or a reverse proxy gives this computer. It always answers to loopback (127.0.0.0/8, ::1, localhost) and, when it listens beyond loopback, to this computer\'s host name and addresses; a request for any other name is refused (DNS rebinding).', arg: 'NAME', check: (names) => names.find((n) => !HOST_NAME.test(n)) && 'host names are letters, digits, - and . (or an IP address, IPv6 in brackets), without a port' }),
   saveDir: opt.optionalString({ description: 'Also write every complete frame as a JPEG file under DIR/<cameraId>/; the page\'s snapshots are saved in DIR too.', arg: 'DIR' }),
   record: opt.optionalString({ description: 'Record every camera from the start into DIR: one MJPEG file per camera (<cameraId>_<UTC time>.mjpeg, opens in VLC, ffplay, ffmpeg) with a CSV timestamp index beside it. The page\'s Record button starts and stops recording into this folder (or into --save-dir when only that is given).', arg: 'DIR' }),
   recordMaxMb: opt.integer({ description: 'Start a new recording file when the current one would grow past this many MiB.', arg: 'MIB', min: 1, max: 1_048_576 }, 1024),

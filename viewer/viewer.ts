@@ -10,6 +10,7 @@ import type { ViewerConfig } from './config.js';
 import { parseListen } from './config.js';
 import { FrameReceiver } from './frame-receiver.js';
 import { FrameSaver, SaveError } from './frame-saver.js';
+import { isLoopbackHost } from './host-allow-list.js';
 import { browsableHost, openInBrowser } from './open-browser.js';
 import { Recorder, RecordingError } from './recorder.js';
 import { HttpError, WebServer } from './web-server.js';
@@ -90,13 +91,13 @@ export class Viewer {
       this.web.broadcastFrame(camera.key, encodeFrameMessage({ key: camera.key, seq: frame.seq, capturedAtUs: frame.capturedAtUs }, frame.data));
     });
     const { host, port } = parseListen(config.listen);
-    const bound = await this.web.start(host, port);
+    const bound = await this.web.start(host, port, config.allowHost);
     this.url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     this.sweepTimer = setInterval(() => this.receiver.reassembler.sweep(), 250);
     this.connection.start();
     logger.info('viewer started', { page: this.url, broker: config.broker.replace(/\/\/[^@/]*@/, '//***@') });
-    if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-      logger.warn('the page is reachable from other computers on the network: it has no login', { listen: config.listen });
+    if (!isLoopbackHost(host)) {
+      logger.warn('the page is reachable from other computers on the network: it has no login', { listen: config.listen, answersTo: this.web.hostNames.join(',') });
     }
     if (config.open) {
       const shown = browsableHost(bound.host);
