@@ -15,6 +15,9 @@ import { browsableHost, openInBrowser } from './open-browser.js';
 import { Recorder, RecordingError } from './recorder.js';
 import { HttpError, WebServer } from './web-server.js';
 
+/** Room above a frame's bytes for the MQTT fixed header, topic, properties and chunk header. */
+const MQTT_OVERHEAD_BYTES = 64 * 1024;
+
 export interface ViewerDeps {
   config: ViewerConfig;
   logger: Logger;
@@ -72,6 +75,9 @@ export class Viewer {
         keepaliveS: config.keepalive,
         tls: deps.tls,
         caFile: config.caFile,
+        // No message the viewer takes is larger than a frame in one chunk (36-byte header, topic, properties),
+        // so over MQTT 5 the broker keeps anything larger (a 60 MB retained info) from ever reaching it.
+        maximumPacketSize: config.maxFrameBytes + MQTT_OVERHEAD_BYTES,
         onConnect: () => {
           this.connection.subscribe(topics).catch((error: Error) => logger.error('subscribe failed', { error: error.message }));
         },
@@ -87,6 +93,10 @@ export class Viewer {
     if (config.record) await this.recorder.start(config.record);
     if (this.saver) this.receiver.onFrame((camera, frame) => this.saver!.save(camera, frame));
     this.receiver.onFrame((camera, frame) => this.recorder.write(camera, frame, camera.latest?.receivedAtMs ?? Date.now()));
+    this.receiver.onForget((camera) => {
+      this.recorder.forget(camera.key);
+      this.web.forgetCamera(camera.key);
+    });
     this.receiver.onFrame((camera, frame) => {
       this.web.broadcastFrame(camera.key, encodeFrameMessage({ key: camera.key, seq: frame.seq, capturedAtUs: frame.capturedAtUs }, frame.data));
     });

@@ -138,6 +138,11 @@ export class WebServer {
     for (const feed of this.feeds.values()) feed.offer(cameraKey, message);
   }
 
+  /** Lets every page's feed forget a camera that left the registry. */
+  forgetCamera(cameraKey: string): void {
+    for (const feed of this.feeds.values()) feed.forget(cameraKey);
+  }
+
   /** Pushes the camera summary to every page now (after a state change the person is waiting for). */
   broadcastSummary(): void {
     if (this.feeds.size === 0) return;
