@@ -3,6 +3,7 @@ import { parseControlResult, type ControlResult } from '../protocol/control.js';
 import { parseInfo, parseStats, parseStatus } from '../protocol/messages.js';
 import { Reassembler, type CompleteFrame, type ReassemblerOptions } from '../protocol/reassembler.js';
 import { decodeChunk } from '../protocol/header.js';
+import { isJpegFrame } from '../protocol/jpeg-markers.js';
 import { parseTopic, type ParsedTopic } from '../protocol/topics.js';
 import { CameraRegistry, type CameraState, type Claim } from './camera-registry.js';
 
@@ -18,6 +19,8 @@ export interface MalformedCounts {
   result: number;
   /** Messages of a camera for which the registry had no room. */
   tooManyCameras: number;
+  /** Frames whose chunks and CRC-32 checked but whose bytes are not a JPEG (no SOI at the start or EOI at the end). */
+  notJpeg: number;
 }
 
 export type ForgetListener = (camera: CameraState) => void;
@@ -32,7 +35,7 @@ const LIMIT_LOG_INTERVAL_MS = 60_000;
  */
 export class FrameReceiver {
   readonly reassembler: Reassembler;
-  readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, result: 0, tooManyCameras: 0 };
+  readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, result: 0, tooManyCameras: 0, notJpeg: 0 };
   /** Cameras replaced to make room for newcomers (never-proven ones, then gone ones). */
   camerasReplaced = 0;
   private readonly listeners = new Set<FrameListener>();
@@ -168,6 +171,8 @@ export class FrameReceiver {
     const result = this.reassembler.push(camera.key, payload);
     if (result.kind !== 'frame') return;
     const { frame } = result;
+    // Never kept, saved, recorded nor served as image/jpeg: a camera account can send any bytes with a right CRC.
+    if (!isJpegFrame(frame.data)) { this.malformed.notJpeg++; return; }
     const now = this.now();
     this.registry.seen(camera);
     camera.latest = { frame, receivedAtMs: now };

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { after, before, test } from 'node:test';
 import { chunkFrame } from '../../protocol/chunker.js';
@@ -145,4 +147,28 @@ test('70 junk retained statuses and junk on new ids do not lock real cameras out
     await junk.publishAsync(`picam/bad${i}/status`, '', { qos: 1, retain: true });
   }
   assert.equal(await stopWithin(v.process), 0);
+});
+
+test('a frame with a right CRC that is not a JPEG is counted, never kept, saved, recorded nor served as image/jpeg (item 12)', async () => {
+  const recordDir = fs.mkdtempSync(path.join(os.tmpdir(), 'picam-hostile-rec-'));
+  const v = await viewer(['--record', recordDir]);
+  const camera = await client();
+  await camera.publishAsync('picam/fake/status', 'online', { qos: 1, retain: true });
+  const page = Buffer.from('<html><script>alert(document.domain)</script></html>'.repeat(50));
+  for (const [seq, data] of [page, Buffer.from('GIF89a;'), frames.frames[0]!].entries()) {
+    for (const chunk of chunkFrame({ streamId: 9, seq, capturedAtUs: Date.now() * 1000, data }, 1000)) await camera.publishAsync('picam/fake/frame', chunk, { qos: 1 });
+  }
+  const api = await eventually(async () => {
+    const a = await v.api();
+    return a.cameras.find((c) => c.cameraId === 'fake')?.lastSeq === 2 ? a : undefined;
+  }, 10_000, 'the real JPEG after the two fakes');
+  assert.equal(api.viewer.malformed.notJpeg, 2);
+  const latest = await fetch(`${v.url}/api/cameras/fake/latest.jpg`);
+  assert.deepEqual(Buffer.from(await latest.arrayBuffer()), frames.frames[0], 'latest.jpg serves the JPEG, not a fake');
+  assert.deepEqual(fs.readdirSync(path.join(v.saveDir, 'fake')).length, 1, 'only the JPEG was saved');
+  assert.equal(await stopWithin(v.process), 0);
+  const recorded = fs.readdirSync(recordDir).filter((f) => f.endsWith('.mjpeg'));
+  assert.equal(recorded.length, 1);
+  assert.deepEqual(fs.readFileSync(path.join(recordDir, recorded[0]!)), frames.frames[0], 'only the JPEG was recorded');
+  fs.rmSync(recordDir, { recursive: true, force: true });
 });

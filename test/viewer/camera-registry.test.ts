@@ -34,7 +34,7 @@ test('junk takes no place: malformed status, info, stats, result and chunk heade
   }
   assert.deepEqual(keys(), []);
   assert.equal(receiver.reassembler.sourceCount, 0, 'no reassembler state for them either');
-  assert.deepEqual(receiver.malformed, { topic: 0, info: 100, status: 100, stats: 100, result: 100, tooManyCameras: 0 });
+  assert.deepEqual(receiver.malformed, { topic: 0, info: 100, status: 100, stats: 100, result: 100, tooManyCameras: 0, notJpeg: 0 });
   assert.equal(receiver.reassembler.rejections.get('too-short'), 100, 'bad chunks are still counted by reason');
 });
 
