@@ -6,6 +6,7 @@ import { decodeChunk } from '../protocol/header.js';
 import { isJpegFrame } from '../protocol/jpeg-markers.js';
 import { parseTopic, type ParsedTopic } from '../protocol/topics.js';
 import { CameraRegistry, type CameraState, type Claim } from './camera-registry.js';
+import { DEFAULT_MAX_LATEST_BYTES, LatestFrames } from './latest-frames.js';
 
 export type FrameListener = (camera: CameraState, frame: CompleteFrame) => void;
 export type ResultListener = (camera: CameraState, result: ControlResult) => void;
@@ -25,6 +26,11 @@ export interface MalformedCounts {
 
 export type ForgetListener = (camera: CameraState) => void;
 
+export interface ReceiverOptions extends ReassemblerOptions {
+  /** Bytes of newest frames kept across cameras (LatestFrames). Default 128 MiB. */
+  maxLatestBytes?: number;
+}
+
 /** How often, at most, the registry's refusals are logged. */
 const LIMIT_LOG_INTERVAL_MS = 60_000;
 
@@ -35,6 +41,7 @@ const LIMIT_LOG_INTERVAL_MS = 60_000;
  */
 export class FrameReceiver {
   readonly reassembler: Reassembler;
+  readonly latestFrames: LatestFrames;
   readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, result: 0, tooManyCameras: 0, notJpeg: 0 };
   /** Cameras replaced to make room for newcomers (never-proven ones, then gone ones). */
   camerasReplaced = 0;
@@ -45,11 +52,12 @@ export class FrameReceiver {
 
   constructor(
     readonly registry: CameraRegistry,
-    reassemblerOptions: ReassemblerOptions,
+    options: ReceiverOptions,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.reassembler = new Reassembler(reassemblerOptions);
+    this.reassembler = new Reassembler(options);
+    this.latestFrames = new LatestFrames(options.maxLatestBytes ?? DEFAULT_MAX_LATEST_BYTES);
   }
 
   onFrame(listener: FrameListener): () => void {
@@ -143,6 +151,7 @@ export class FrameReceiver {
       this.camerasReplaced++;
       this.limitLog.replaced++;
       this.reassembler.forget(replaced.key);
+      this.latestFrames.forget(replaced);
       for (const listener of this.forgetListeners) listener(replaced);
       this.logger.debug('camera forgotten to make room', { camera: replaced.key, for: camera.key, proven: replaced.proven });
       this.logLimit(topic.base);
@@ -175,7 +184,7 @@ export class FrameReceiver {
     if (!isJpegFrame(frame.data)) { this.malformed.notJpeg++; return; }
     const now = this.now();
     this.registry.seen(camera);
-    camera.latest = { frame, receivedAtMs: now };
+    this.latestFrames.keep(camera, frame, now);
     camera.lastFrameAtMs = now;
     camera.lastSeq = frame.seq;
     camera.latencyMs = now - frame.capturedAtUs / 1000;

@@ -44,7 +44,7 @@ export class Viewer {
     this.registry = new CameraRegistry(config.maxCameras);
     this.receiver = new FrameReceiver(
       this.registry,
-      { maxFrameBytes: config.maxFrameBytes, frameTimeoutMs: config.frameTimeout, maxSources: config.maxCameras },
+      { maxFrameBytes: config.maxFrameBytes, frameTimeoutMs: config.frameTimeout, maxSources: config.maxCameras, maxLatestBytes: config.maxLatestBytes },
       logger.child('receiver'),
     );
     this.saver = config.saveDir ? new FrameSaver(config.saveDir, logger.child('saver')) : undefined;
@@ -101,7 +101,7 @@ export class Viewer {
       this.web.broadcastFrame(camera.key, encodeFrameMessage({ key: camera.key, seq: frame.seq, capturedAtUs: frame.capturedAtUs }, frame.data));
     });
     const { host, port } = parseListen(config.listen);
-    const bound = await this.web.start(host, port, config.allowHost);
+    const bound = await this.web.start(host, port, { allowHosts: config.allowHost, maxPages: config.maxPages });
     this.url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     this.sweepTimer = setInterval(() => this.receiver.reassembler.sweep(), 250);
     this.connection.start();
@@ -156,6 +156,7 @@ export class Viewer {
         malformed: this.receiver.malformed,
         rejectedChunks: Object.fromEntries(reassembler.rejections),
         pendingBytes: reassembler.pendingByteCount,
+        latestBytes: this.receiver.latestFrames.bytes,
         pages: this.web.clientCount,
         saved: this.saver ? { written: this.saver.written, skipped: this.saver.skipped, failed: this.saver.failed, lastError: this.saver.lastError } : undefined,
         canSaveSnapshots: this.saver !== undefined,
@@ -191,7 +192,7 @@ export class Viewer {
     const camera = this.registry.lookup(cameraName);
     if (!camera) throw new HttpError(404, `no camera ${cameraName}`);
     const latest = camera.latest;
-    if (!latest) throw new HttpError(404, `no frame from ${camera.cameraId} yet`);
+    if (!latest) throw new HttpError(404, `no frame from ${camera.cameraId} kept: none came yet, or it was let go to stay within --max-latest-bytes`);
     if (!this.saver) throw new HttpError(409, 'snapshots are saved on disk only with --save-dir DIR; the page downloaded it');
     try {
       const file = await this.saver.saveSnapshot(camera, latest.frame);

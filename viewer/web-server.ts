@@ -72,6 +72,7 @@ export class WebServer {
   private readonly feeds = new Map<WebSocket, ClientFeed>();
   private summaryTimer: NodeJS.Timeout | undefined;
   private hosts = new HostAllowList('127.0.0.1');
+  private maxPages = 16;
 
   constructor(private readonly data: PageData, private readonly logger: Logger) {}
 
@@ -85,8 +86,9 @@ export class WebServer {
   }
 
   /** Listens on host:port; the page answers to the Host names of HostAllowList, plus `allowHosts`. */
-  async start(host: string, port: number, allowHosts: readonly string[] = []): Promise<{ host: string; port: number }> {
-    this.hosts = new HostAllowList(host, allowHosts);
+  async start(host: string, port: number, options: { allowHosts?: readonly string[]; maxPages?: number } = {}): Promise<{ host: string; port: number }> {
+    this.hosts = new HostAllowList(host, options.allowHosts);
+    this.maxPages = options.maxPages ?? 16;
     const server = http.createServer((req, res) => this.route(req, res));
     // Node closes a CONNECT without a word when nobody listens for it; a client deserves an answer.
     server.on('connect', (_req, socket: Duplex) => {
@@ -101,7 +103,12 @@ export class WebServer {
       verifyClient: ({ req }, done) => {
         const problem = requestProblem(req, { hosts: this.hosts, checkOrigin: true });
         if (problem) this.logger.warn('page connection refused', { reason: problem });
-        done(problem === undefined, 403, 'Forbidden');
+        // Each open page may hold up to two frames per camera while they are written to it.
+        const full = !problem && this.feeds.size >= this.maxPages;
+        if (full) this.logger.warn('page connection refused: too many pages open', { maxPages: this.maxPages });
+        if (problem) done(false, 403, 'Forbidden');
+        else if (full) done(false, 503, `at most ${this.maxPages} pages may be open at once (--max-pages)`);
+        else done(true);
       },
     });
     this.wss.on('connection', (socket) => {
@@ -212,7 +219,7 @@ export class WebServer {
     if (camera === 'malformed') return this.reply(res, 400, 'text/plain', 'malformed camera name in the path');
     if (camera?.what === 'latest.jpg') {
       const jpeg = this.data.latestJpeg(camera.name);
-      if (!jpeg) return this.reply(res, 404, 'text/plain', 'no frame from that camera yet');
+      if (!jpeg) return this.reply(res, 404, 'text/plain', 'no frame of that camera kept: none came yet, or it was let go to stay within --max-latest-bytes');
       return this.reply(res, 200, 'image/jpeg', jpeg);
     }
     this.reply(res, 404, 'text/plain', 'not found');

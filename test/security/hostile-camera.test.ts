@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { chunkFrame } from '../../protocol/chunker.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, type RunningProcess } from '../helpers/processes.js';
+import { rssOf } from '../helpers/probe-reader.js';
+import { eventually } from '../helpers/processes.js';
 import { startAgent, startViewer, stopWithin, type RunningViewer } from '../helpers/stream-rig.js';
 
 // A camera account that sends what the ACL lets it send, but not what a camera would (issue 16, items 3-5):
@@ -41,10 +42,6 @@ async function viewer(args: string[] = []): Promise<RunningViewer> {
   const v = await startViewer(broker.url, args);
   running.push(v.process);
   return v;
-}
-
-function rss(p: RunningProcess): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p.child.pid}/status`, 'utf8'))![1]) * 1024;
 }
 
 const info = (id: string, extra: Record<string, unknown> = {}): string => JSON.stringify({
@@ -103,7 +100,7 @@ test('a retained info of 20 MB: refused (MQTT 3.1.1) or kept away by the broker 
     assert.equal(api.cameras.find((c) => c.cameraId === 'bloat'), undefined, 'the bloated info made no camera');
     if (version === '4') assert.equal(api.viewer.malformed.info, 1, 'over MQTT 3.1.1 it arrives, and is refused unparsed');
     else assert.equal(api.viewer.malformed.info, 0, 'over MQTT 5 the broker never sends it: the viewer told it its largest packet');
-    const resident = rss(v.process);
+    const resident = rssOf(v.process.child.pid!);
     console.log(`# retained 20 MB info, MQTT ${version}: viewer RSS ${(resident / 1048576).toFixed(0)} MiB`);
     assert.ok(resident < 200 * 1024 * 1024, `viewer RSS ${resident}`);
     assert.equal(await stopWithin(v.process), 0);
