@@ -51,7 +51,7 @@ const CAMERA_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control)$/;
  * decoy button), and it runs only its own script and style, so text from an agent that slipped past escaping
  * could not run either.
  */
-export const CONTENT_SECURITY_POLICY =
+const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const RESPONSE_HEADERS = {
   'cache-control': 'no-store',
