@@ -17,6 +17,11 @@ export interface MqttConnectionOptions {
   /** The CA file's path, only to name it in error hints. */
   caFile?: string;
   will?: IClientOptions['will'];
+  /**
+   * MQTT 5: the largest packet this client takes, told to the broker in CONNECT; the broker then drops larger
+   * messages for this client instead of sending them (MQTT 3.1.1 has no such limit).
+   */
+  maximumPacketSize?: number;
   /** Called on every (re)connect, before anything else is published: retained state, subscriptions. */
   onConnect?: (connack: IConnackPacket) => void;
   onMessage?: (topic: string, payload: Buffer) => void;
@@ -87,6 +92,7 @@ export class MqttConnection {
       username: o.username,
       password: o.password,
       will: o.will,
+      ...(o.maximumPacketSize !== undefined && o.protocolVersion === 5 ? { properties: { maximumPacketSize: o.maximumPacketSize } } : {}),
       // Certificates and host names are always verified (mqtts:// and wss://); there is no option to turn that off.
       ...o.tls,
       rejectUnauthorized: true,

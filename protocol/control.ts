@@ -87,8 +87,19 @@ export function parseControlRequest(payload: Uint8Array): ParsedControl {
   return { ok: true, request: { id, changes, snapshot } };
 }
 
-/** Validates a `result` payload; undefined when it is not one. */
+/** Largest `result` a receiver reads. Real answers are a few hundred bytes; the rest is refused unparsed. */
+export const MAX_RESULT_BYTES = 16 * 1024;
+/** Settings fields kept from a result, and the longest text value kept; more would only be shown, never used. */
+const MAX_RESULT_SETTINGS = 32;
+const MAX_RESULT_TEXT = 256;
+
+/**
+ * Validates a `result` payload; undefined when it is not one. What comes back is a new object with only the
+ * documented fields, and `settings` only with flat values (numbers, booleans, short text): a camera account
+ * may answer anything, and whatever is kept here is later turned back into JSON for the page.
+ */
 export function parseControlResult(payload: Uint8Array): ControlResult | undefined {
+  if (payload.length > MAX_RESULT_BYTES) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(payload).toString('utf8'));
@@ -98,7 +109,22 @@ export function parseControlResult(payload: Uint8Array): ControlResult | undefin
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const v = value as Record<string, unknown>;
   if (typeof v.ok !== 'boolean') return undefined;
-  if (v.id !== undefined && typeof v.id !== 'string') return undefined;
+  if (v.id !== undefined && (typeof v.id !== 'string' || v.id.length > 64)) return undefined;
   if (v.error !== undefined && typeof v.error !== 'string') return undefined;
-  return v as unknown as ControlResult;
+  const result: ControlResult = { ok: v.ok };
+  if (v.id !== undefined) result.id = v.id;
+  if (typeof v.error === 'string') result.error = v.error.slice(0, 1000);
+  if (typeof v.restarted === 'boolean') result.restarted = v.restarted;
+  if (typeof v.settings === 'object' && v.settings !== null && !Array.isArray(v.settings)) result.settings = flatSettings(v.settings as Record<string, unknown>);
+  return result;
+}
+
+function flatSettings(settings: Record<string, unknown>): Record<string, number | boolean | string> {
+  const flat: Record<string, number | boolean | string> = {};
+  for (const [key, x] of Object.entries(settings).slice(0, MAX_RESULT_SETTINGS)) {
+    if (key.length > 64) continue;
+    if ((typeof x === 'number' && Number.isFinite(x)) || typeof x === 'boolean') flat[key] = x;
+    else if (typeof x === 'string') flat[key] = x.slice(0, MAX_RESULT_TEXT);
+  }
+  return flat;
 }

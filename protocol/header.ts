@@ -88,5 +88,9 @@ export function decodeChunk(message: Uint8Array): DecodedChunk {
     return { ok: false, problem: 'bad-offset' };
   }
   if (header.index === 0 && header.offset !== 0) return { ok: false, problem: 'bad-offset' };
+  // Chunks cover the frame in index order, each with at least one byte: so many bytes come before and after.
+  if (header.offset < header.index || header.frameLength - (header.offset + payload.length) < header.count - 1 - header.index) {
+    return { ok: false, problem: 'bad-offset' };
+  }
   return { ok: true, header, payload };
 }

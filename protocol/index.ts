@@ -7,3 +7,4 @@ export * from './topics.js';
 export * from './messages.js';
 export * from './packet-size.js';
 export * from './control.js';
+export * from './jpeg-markers.js';

@@ -66,18 +66,50 @@ function parseJson(payload: Uint8Array): unknown {
   }
 }
 
-/** Validates an `info` payload; undefined when it is not a v1 info document. Unknown fields are kept. */
+/** Largest `info` or `stats` document a receiver reads. Real ones are well under 2 KiB; larger ones are refused unparsed. */
+export const MAX_DOCUMENT_BYTES = 16 * 1024;
+/** Longest text field, and most entries of a list field, kept from an `info`. */
+const MAX_INFO_TEXT = 128;
+const MAX_INFO_LIST = 32;
+
+const shortText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_INFO_TEXT;
+const textList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= MAX_INFO_LIST && v.every(shortText);
+
+/**
+ * Validates an `info` payload; undefined when it is not a v1 info document or a required field is out of
+ * bounds. What comes back is a new object with the required fields and the documented optional ones
+ * (quality, adjustable, control, processing) when they are well-formed: a receiver keeps it for as long as
+ * the camera is known and shows it to every page, so nothing unbounded or unknown is kept.
+ */
 export function parseInfo(payload: Uint8Array): CameraInfo | undefined {
+  if (payload.length > MAX_DOCUMENT_BYTES) return undefined;
   const v = parseJson(payload);
   if (!isObject(v)) return undefined;
   if (v.protocol !== PROTOCOL_VERSION || v.codec !== 'image/jpeg') return undefined;
-  if (typeof v.cameraId !== 'string' || typeof v.source !== 'string' || typeof v.agentVersion !== 'string') return undefined;
-  if (typeof v.startedAt !== 'string') return undefined;
+  if (!shortText(v.cameraId) || !shortText(v.source) || !shortText(v.agentVersion) || !shortText(v.startedAt)) return undefined;
   for (const key of ['width', 'height', 'fps', 'chunkSize', 'streamId'] as const) if (!isCount(v[key])) return undefined;
-  return v as unknown as CameraInfo;
+  const info: CameraInfo = {
+    protocol: PROTOCOL_VERSION,
+    cameraId: v.cameraId,
+    codec: 'image/jpeg',
+    width: v.width as number,
+    height: v.height as number,
+    fps: v.fps as number,
+    chunkSize: v.chunkSize as number,
+    streamId: v.streamId as number,
+    source: v.source,
+    agentVersion: v.agentVersion,
+    startedAt: v.startedAt,
+  };
+  if (isCount(v.quality)) info.quality = v.quality;
+  if (typeof v.control === 'boolean') info.control = v.control;
+  if (textList(v.adjustable)) info.adjustable = [...v.adjustable];
+  if (textList(v.processing)) info.processing = [...v.processing];
+  return info;
 }
 
 export function parseStats(payload: Uint8Array): CameraStats | undefined {
+  if (payload.length > MAX_DOCUMENT_BYTES) return undefined;
   const v = parseJson(payload);
   if (!isObject(v)) return undefined;
   for (const key of ['streamId', 'uptimeS', 'fps', 'kbps', 'framesCaptured', 'framesSent', 'framesDropped', 'bytesSent'] as const) {

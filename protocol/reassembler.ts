@@ -8,15 +8,20 @@ export type ChunkRejection =
   | 'too-large' // frameLength above maxFrameBytes
   | 'too-many-sources' // a new source beyond maxSources
   | 'duplicate' // this chunk index was already received, or the frame was already delivered
-  | 'late' // a chunk of a frame older than the newest delivered one
-  | 'inconsistent'; // disagrees with earlier chunks of the same frame (count, length, CRC, time)
+  | 'late' // a chunk of a frame older than the newest delivered one, or than every frame in flight when those are at their limit
+  | 'inconsistent' // disagrees with earlier chunks of the same frame (count, length, CRC, time)
+  | 'overflow'; // with the bytes already received, more than the frame's declared length (overlapping chunks)
 
 export interface ReassemblerOptions {
   /** Largest frame accepted, in bytes. Default 8 MiB (a 4K JPEG at high quality fits). */
   maxFrameBytes?: number;
-  /** Incomplete frames kept per source; the oldest is dropped beyond this. Default 3. */
+  /** Incomplete frames kept per source; a newer frame replaces the oldest beyond this, an older one is refused. Default 3. */
   maxFramesInFlight?: number;
-  /** Bytes of incomplete frames kept across all sources; the oldest is dropped beyond this. Default 64 MiB. */
+  /**
+   * Bytes of incomplete frames kept across all sources, counted by their declared lengths; the frame whose
+   * first chunk came first is dropped to make room. Default 64 MiB. One frame is always let in, so the bound
+   * is the larger of this and maxFrameBytes.
+   */
   maxPendingBytes?: number;
   /** Distinct sources (cameras) tracked; chunks of further sources are rejected. Default 64. */
   maxSources?: number;
@@ -94,8 +99,9 @@ const newCounters = (): SourceCounters => ({
  * Turns chunk messages back into whole, verified frames. Pure: no timers, no I/O; the owner calls sweep()
  * on its own schedule. Never throws on input and never emits a frame whose length and CRC-32 do not check.
  * Memory is bounded by maxPendingBytes plus the per-source bookkeeping of at most maxSources sources. The
- * budget counts frames in flight by their declared length (what completing them would allocate), while
- * they hold only the bytes actually received, so lying headers cannot make it allocate much.
+ * budget counts frames in flight by their declared length (what completing them would allocate) and their
+ * declared chunks' bookkeeping, while they hold only the bytes actually received, never more than declared
+ * (overlapping chunks are refused), so lying headers cannot make it allocate much.
  */
 export class Reassembler {
   private readonly maxFrameBytes: number;
@@ -108,6 +114,7 @@ export class Reassembler {
   /** Every incomplete frame of every source, oldest first (Map keeps insertion order). */
   private readonly pending = new Map<string, Partial>();
   private pendingBytes = 0;
+  private heldBytes = 0;
   readonly rejections = new Map<ChunkRejection, number>();
 
   constructor(options: ReassemblerOptions = {}) {
@@ -119,14 +126,20 @@ export class Reassembler {
     this.now = options.now ?? Date.now;
   }
 
-  /** Feeds one chunk message received for `source` (for example the camera's topic base). */
+  /**
+   * Feeds one chunk message received for `source` (for example the camera's topic base). A chunk whose header
+   * fails the checks is counted, and makes no source known.
+   */
   push(source: string, message: Uint8Array): PushResult {
+    const decoded = decodeChunk(message);
+    if (!decoded.ok) {
+      const known = this.sources.get(source);
+      if (known) this.received(known, message);
+      return this.reject(known, decoded.problem);
+    }
     const state = this.sourceFor(source);
     if (!state) return this.reject(undefined, 'too-many-sources');
-    state.counters.chunksReceived++;
-    state.counters.bytesReceived += message.length;
-    const decoded = decodeChunk(message);
-    if (!decoded.ok) return this.reject(state, decoded.problem);
+    this.received(state, message);
     const { header, payload } = decoded;
     if (header.frameLength > this.maxFrameBytes) return this.reject(state, 'too-large');
 
@@ -139,15 +152,19 @@ export class Reassembler {
     let partial = state.partials.get(header.seq);
     if (!partial && header.count === 1) return this.finishWhole(state, header, payload);
     if (!partial) {
+      if (!this.makeRoomFor(state, header.seq)) return this.reject(state, 'late');
       partial = this.startFrame(state, header);
     } else if (!sameFrame(partial.header, header)) {
       return this.reject(state, 'inconsistent');
     }
     if (partial.pieces.has(header.index)) return this.reject(state, 'duplicate');
+    // What a frame holds never exceeds the length it declared, which is what the byte budget counts.
+    if (partial.bytesSeen + payload.length > header.frameLength) return this.reject(state, 'overflow');
     // A copy, so a pending piece never holds on to a larger buffer its message was sliced from.
     partial.pieces.set(header.index, { offset: header.offset, payload: Buffer.from(payload) });
     partial.chunksSeen++;
     partial.bytesSeen += payload.length;
+    this.heldBytes += payload.length;
     if (partial.chunksSeen < header.count) return { kind: 'pending' };
     return this.finish(partial);
   }
@@ -178,8 +195,14 @@ export class Reassembler {
     this.sources.delete(source);
   }
 
+  /** What the budget counts for incomplete frames: declared lengths plus CHUNK_BOOKKEEPING_BYTES per declared chunk. */
   get pendingByteCount(): number {
     return this.pendingBytes;
+  }
+
+  /** Bytes of chunk payloads actually held for incomplete frames (never more than pendingByteCount). */
+  get heldByteCount(): number {
+    return this.heldBytes;
   }
 
   get sourceCount(): number {
@@ -194,6 +217,11 @@ export class Reassembler {
       this.sources.set(name, state);
     }
     return state;
+  }
+
+  private received(state: SourceState, message: Uint8Array): void {
+    state.counters.chunksReceived++;
+    state.counters.bytesReceived += message.length;
   }
 
   private reject(state: SourceState | undefined, reason: ChunkRejection): PushResult {
@@ -212,9 +240,25 @@ export class Reassembler {
     state.lastDelivered = undefined;
   }
 
+  /**
+   * With its frames in flight at their limit, a source's newest frames are kept: a chunk of a newer frame
+   * replaces the oldest one, and a chunk older than every one of them is refused (false) rather than evict
+   * a frame that is closer to being shown.
+   */
+  private makeRoomFor(state: SourceState, seq: number): boolean {
+    if (state.partials.size < this.maxFramesInFlight) return true;
+    const oldest = this.oldestOf(state)!;
+    if (!isNewer(seq, oldest.header.seq)) return false;
+    while (state.partials.size >= this.maxFramesInFlight) {
+      const victim = this.oldestOf(state)!;
+      this.drop(victim);
+      state.counters.framesIncomplete++;
+    }
+    return true;
+  }
+
   private startFrame(state: SourceState, header: ChunkHeader): Partial {
-    while (state.partials.size >= this.maxFramesInFlight) this.dropOldestOf(state);
-    while (this.pendingBytes + header.frameLength > this.maxPendingBytes && this.pending.size > 0) {
+    while (this.pendingBytes + charge(header) > this.maxPendingBytes && this.pending.size > 0) {
       const oldest = this.pending.values().next().value as Partial;
       this.drop(oldest);
       oldest.source.counters.framesIncomplete++;
@@ -230,30 +274,29 @@ export class Reassembler {
     };
     state.partials.set(header.seq, partial);
     this.pending.set(partial.key, partial);
-    this.pendingBytes += header.frameLength;
+    this.pendingBytes += charge(header);
     return partial;
   }
 
-  private dropOldestOf(state: SourceState): void {
+  private oldestOf(state: SourceState): Partial | undefined {
     let oldest: Partial | undefined;
     for (const partial of state.partials.values()) {
       if (!oldest || isNewer(oldest.header.seq, partial.header.seq)) oldest = partial;
     }
-    if (!oldest) return;
-    this.drop(oldest);
-    state.counters.framesIncomplete++;
+    return oldest;
   }
 
   private drop(partial: Partial): void {
     if (!this.pending.delete(partial.key)) return;
     partial.source.partials.delete(partial.header.seq);
-    this.pendingBytes -= partial.header.frameLength;
+    this.pendingBytes -= charge(partial.header);
+    this.heldBytes -= partial.bytesSeen;
   }
 
   private finish(partial: Partial): PushResult {
     const { header, source } = partial;
     this.drop(partial);
-    if (partial.bytesSeen !== header.frameLength) {
+    if (partial.bytesSeen !== header.frameLength || !tilesExactly(partial)) {
       source.counters.framesCorrupt++;
       return { kind: 'corrupt', seq: header.seq };
     }
@@ -297,6 +340,27 @@ export class Reassembler {
       frame: { source: source.name, streamId: header.streamId, seq: header.seq, capturedAtUs: header.capturedAtUs, data, gap },
     };
   }
+}
+
+/**
+ * What a frame in flight may cost, as the byte budget counts it: its declared length, plus the bookkeeping of
+ * each chunk it declares (a piece and its map entry, about 400 bytes measured), so a frame of thousands of
+ * one-byte chunks is charged for what it really holds.
+ */
+export const CHUNK_BOOKKEEPING_BYTES = 512;
+function charge(header: ChunkHeader): number {
+  return header.frameLength + header.count * CHUNK_BOOKKEEPING_BYTES;
+}
+
+/** The chunks, in index order, cover the frame once each with no gap or overlap (PROTOCOL.md §2.2). */
+function tilesExactly(partial: Partial): boolean {
+  let end = 0;
+  for (let index = 0; index < partial.header.count; index++) {
+    const piece = partial.pieces.get(index);
+    if (!piece || piece.offset !== end) return false;
+    end += piece.payload.length;
+  }
+  return end === partial.header.frameLength;
 }
 
 function sameFrame(a: ChunkHeader, b: ChunkHeader): boolean {

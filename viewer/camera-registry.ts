@@ -12,11 +12,29 @@ export interface CameraState {
   agentStats?: CameraStats;
   /** When the last `stats` arrived (this computer's clock): a stall's age grows from there. */
   agentStatsAtMs?: number;
+  /** The newest frame's bytes, while the budget for newest frames (LatestFrames) lets it keep them. */
   latest?: { frame: CompleteFrame; receivedAtMs: number };
+  /** When the newest frame arrived and its number; kept when its bytes are let go. */
+  lastFrameAtMs?: number;
+  lastSeq?: number;
   readonly meter: RateMeter;
   /** Capture-to-receipt latency of the last frame, ms (negative or huge when clocks are skewed). */
   latencyMs?: number;
+  /** It sent a valid status, info or stats, or a whole frame: a real camera, not only chunk headers. */
+  proven: boolean;
+  /** When its last valid message arrived (this computer's clock). */
+  seenAtMs: number;
 }
+
+/**
+ * What a camera's first valid message says about it, for a full registry. `online`: a status `online` or a
+ * `stats` (only a running agent sends one); `quiet`: a status `offline` or an `info` (retained, and say nothing
+ * of a camera running now); `chunk`: a chunk whose header passed the checks (a frame may follow).
+ */
+export type Claim = 'online' | 'quiet' | 'chunk';
+
+/** A camera that is not online and has given no frame for this long is "gone": it may make room for others. */
+export const GONE_AFTER_MS = 60_000;
 
 /** The summary sent to pages and `/api/cameras`. */
 export interface CameraSummary {
@@ -52,21 +70,63 @@ export interface CameraSummary {
 const numberOrUndefined = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
-/** All cameras seen, bounded so junk topics cannot grow memory. */
+/**
+ * All cameras seen, at most maxCameras, so junk topics cannot grow memory. A camera takes a place only with
+ * a message that passed validation. When every place is taken, a newcomer may replace, oldest first, a
+ * camera that never proved real (chunk headers only, no frame, no valid status, info or stats), and, unless
+ * it only says it is quiet, a camera that is gone (not online, no frame for GONE_AFTER_MS). A camera that is
+ * online or gave a frame lately is never replaced, so junk cannot lock real cameras out, and old retained
+ * cameras do not push each other out in turn.
+ */
 export class CameraRegistry {
   private readonly cameras = new Map<string, CameraState>();
 
-  constructor(private readonly maxCameras: number) {}
+  constructor(private readonly maxCameras: number, private readonly now: () => number = Date.now) {}
 
-  /** The camera for a key, created on first sight; undefined when the registry is full. */
-  get(key: string, cameraId: string): CameraState | undefined {
-    let state = this.cameras.get(key);
-    if (!state) {
-      if (this.cameras.size >= this.maxCameras) return undefined;
-      state = { key, cameraId, meter: new RateMeter() };
-      this.cameras.set(key, state);
+  /**
+   * The camera for a key; a newcomer is admitted as `claim` says. Returns the camera and the one it replaced,
+   * or undefined when there is no room.
+   */
+  admit(key: string, cameraId: string, claim: Claim): { camera: CameraState; replaced?: CameraState } | undefined {
+    const known = this.cameras.get(key);
+    if (known) return { camera: known };
+    let replaced: CameraState | undefined;
+    if (this.cameras.size >= this.maxCameras) {
+      replaced = this.replaceable(claim);
+      if (!replaced) return undefined;
+      this.cameras.delete(replaced.key);
     }
-    return state;
+    const camera: CameraState = { key, cameraId, meter: new RateMeter(), proven: false, seenAtMs: this.now() };
+    this.cameras.set(key, camera);
+    return { camera, replaced };
+  }
+
+  /** Notes a valid message from a camera: it proves the camera real, and keeps it from being replaced. */
+  seen(camera: CameraState, proven = true): void {
+    camera.seenAtMs = this.now();
+    if (proven) camera.proven = true;
+  }
+
+  private replaceable(claim: Claim): CameraState | undefined {
+    const now = this.now();
+    let best: CameraState | undefined;
+    let bestRank = Infinity;
+    for (const camera of this.cameras.values()) {
+      const rank = !camera.proven ? 0 : claim !== 'quiet' && this.isGone(camera, now) ? 1 : Infinity;
+      if (rank < bestRank || (rank === bestRank && rank !== Infinity && camera.seenAtMs < best!.seenAtMs)) {
+        best = camera;
+        bestRank = rank;
+      }
+    }
+    return bestRank === Infinity ? undefined : best;
+  }
+
+  private isGone(camera: CameraState, now: number): boolean {
+    return camera.status !== 'online' && (camera.lastFrameAtMs === undefined || now - camera.lastFrameAtMs > GONE_AFTER_MS);
+  }
+
+  get capacity(): number {
+    return this.maxCameras;
   }
 
   find(key: string): CameraState | undefined {
@@ -117,8 +177,8 @@ export class CameraRegistry {
       fps: Math.round(rates.perSecond * 10) / 10,
       kbps: Math.round(rates.bitsPerSecond / 1000),
       latencyMs: state.latencyMs === undefined ? undefined : Math.round(state.latencyMs * 10) / 10,
-      lastFrameAgeMs: state.latest ? now - state.latest.receivedAtMs : undefined,
-      lastSeq: state.latest?.frame.seq,
+      lastFrameAgeMs: state.lastFrameAtMs === undefined ? undefined : now - state.lastFrameAtMs,
+      lastSeq: state.lastSeq,
       counters,
       agent: state.agentStats
         ? {

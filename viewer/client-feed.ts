@@ -82,6 +82,12 @@ export class ClientFeed {
     if (this.socket.readyState === this.socket.OPEN && this.socket.bufferedAmount < 1024 * 1024) this.socket.send(text);
   }
 
+  /** Lets go of a camera that left the registry: its waiting frame and its rate bookkeeping. */
+  forget(cameraKey: string): void {
+    this.waiting.delete(cameraKey);
+    this.lastSentAt.delete(cameraKey);
+  }
+
   close(): void {
     this.waiting.clear();
     this.inFlight.clear();

@@ -2,8 +2,11 @@ import type { Logger } from '../common/logger.js';
 import { parseControlResult, type ControlResult } from '../protocol/control.js';
 import { parseInfo, parseStats, parseStatus } from '../protocol/messages.js';
 import { Reassembler, type CompleteFrame, type ReassemblerOptions } from '../protocol/reassembler.js';
-import { parseTopic } from '../protocol/topics.js';
-import { CameraRegistry, type CameraState } from './camera-registry.js';
+import { decodeChunk } from '../protocol/header.js';
+import { isJpegFrame } from '../protocol/jpeg-markers.js';
+import { parseTopic, type ParsedTopic } from '../protocol/topics.js';
+import { CameraRegistry, type CameraState, type Claim } from './camera-registry.js';
+import { DEFAULT_MAX_LATEST_BYTES, LatestFrames } from './latest-frames.js';
 
 export type FrameListener = (camera: CameraState, frame: CompleteFrame) => void;
 export type ResultListener = (camera: CameraState, result: ControlResult) => void;
@@ -15,26 +18,46 @@ export interface MalformedCounts {
   status: number;
   stats: number;
   result: number;
+  /** Messages of a camera for which the registry had no room. */
   tooManyCameras: number;
+  /** Frames whose chunks and CRC-32 checked but whose bytes are not a JPEG (no SOI at the start or EOI at the end). */
+  notJpeg: number;
 }
+
+export type ForgetListener = (camera: CameraState) => void;
+
+export interface ReceiverOptions extends ReassemblerOptions {
+  /** Bytes of newest frames kept across cameras (LatestFrames). Default 128 MiB. */
+  maxLatestBytes?: number;
+}
+
+/** How often, at most, the registry's refusals are logged. */
+const LIMIT_LOG_INTERVAL_MS = 60_000;
 
 /**
  * Turns MQTT messages into camera state and verified frames. Bad messages of any kind are counted and
- * dropped; nothing here throws on input.
+ * dropped; nothing here throws on input. A message is validated before its camera takes a place in the
+ * registry, so junk on new camera ids costs nothing beyond its count.
  */
 export class FrameReceiver {
   readonly reassembler: Reassembler;
-  readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, result: 0, tooManyCameras: 0 };
+  readonly latestFrames: LatestFrames;
+  readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, result: 0, tooManyCameras: 0, notJpeg: 0 };
+  /** Cameras replaced to make room for newcomers (never-proven ones, then gone ones). */
+  camerasReplaced = 0;
   private readonly listeners = new Set<FrameListener>();
   private readonly resultListeners = new Set<ResultListener>();
+  private readonly forgetListeners = new Set<ForgetListener>();
+  private limitLog = { atMs: -Infinity, refused: 0, replaced: 0 };
 
   constructor(
     readonly registry: CameraRegistry,
-    reassemblerOptions: ReassemblerOptions,
+    options: ReceiverOptions,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.reassembler = new Reassembler(reassemblerOptions);
+    this.reassembler = new Reassembler(options);
+    this.latestFrames = new LatestFrames(options.maxLatestBytes ?? DEFAULT_MAX_LATEST_BYTES);
   }
 
   onFrame(listener: FrameListener): () => void {
@@ -47,25 +70,41 @@ export class FrameReceiver {
     return () => this.resultListeners.delete(listener);
   }
 
+  /** Called when a camera leaves the registry to make room, so every holder of per-camera state lets it go. */
+  onForget(listener: ForgetListener): () => void {
+    this.forgetListeners.add(listener);
+    return () => this.forgetListeners.delete(listener);
+  }
+
   handle(topic: string, payload: Buffer): void {
     const parsed = parseTopic(topic);
     if (!parsed) { this.malformed.topic++; return; }
-    const camera = this.registry.get(parsed.base, parsed.cameraId);
-    if (!camera) { this.malformed.tooManyCameras++; return; }
     switch (parsed.kind) {
-      case 'frame': return this.handleChunk(camera, payload);
+      case 'frame': return this.handleChunk(parsed, payload);
       case 'status': {
-        if (payload.length === 0) { camera.status = undefined; return; } // retained message cleared
+        if (payload.length === 0) { // retained message cleared: unknown
+          const camera = this.registry.find(parsed.base);
+          if (camera) camera.status = undefined;
+          return;
+        }
         const status = parseStatus(payload);
         if (!status) { this.malformed.status++; return; }
+        const camera = this.admit(parsed, status === 'online' ? 'online' : 'quiet');
+        if (!camera) return;
         if (status !== camera.status) this.logger.info(`camera ${status}`, { camera: camera.key });
         camera.status = status;
         return;
       }
       case 'info': {
-        if (payload.length === 0) return;
+        if (payload.length === 0) { // retained message cleared: what the stream is, is unknown now
+          const camera = this.registry.find(parsed.base);
+          if (camera) camera.info = undefined;
+          return;
+        }
         const info = parseInfo(payload);
         if (!info) { this.malformed.info++; return; }
+        const camera = this.admit(parsed, 'quiet');
+        if (!camera) return;
         if (!camera.info) this.logger.info('camera found', { camera: camera.key, size: `${info.width}x${info.height}`, source: info.source });
         camera.info = info;
         return;
@@ -73,6 +112,8 @@ export class FrameReceiver {
       case 'stats': {
         const stats = parseStats(payload);
         if (!stats) { this.malformed.stats++; return; }
+        const camera = this.admit(parsed, 'online');
+        if (!camera) return;
         const stalled = stats.stalled === true;
         if (stalled !== (camera.agentStats?.stalled === true)) {
           if (stalled) this.logger.warn('camera stalled: its agent reports no frame from the camera', { camera: camera.key, lastFrameAgeS: typeof stats.lastFrameAgeS === 'number' ? stats.lastFrameAgeS : undefined });
@@ -85,6 +126,9 @@ export class FrameReceiver {
       case 'result': {
         const result = parseControlResult(payload);
         if (!result) { this.malformed.result++; return; }
+        // Only a camera asked something can answer: a result never makes a camera known.
+        const camera = this.registry.find(parsed.base);
+        if (!camera) return;
         for (const listener of this.resultListeners) listener(camera, result);
         return;
       }
@@ -93,12 +137,56 @@ export class FrameReceiver {
     }
   }
 
-  private handleChunk(camera: CameraState, payload: Buffer): void {
+  /** The camera of a valid message, admitted to the registry if new; undefined (counted, logged) when there is no room. */
+  private admit(topic: ParsedTopic, claim: Claim): CameraState | undefined {
+    const admitted = this.registry.admit(topic.base, topic.cameraId, claim);
+    if (!admitted) {
+      this.malformed.tooManyCameras++;
+      this.limitLog.refused++;
+      this.logLimit(topic.base);
+      return undefined;
+    }
+    const { camera, replaced } = admitted;
+    if (replaced) {
+      this.camerasReplaced++;
+      this.limitLog.replaced++;
+      this.reassembler.forget(replaced.key);
+      this.latestFrames.forget(replaced);
+      for (const listener of this.forgetListeners) listener(replaced);
+      this.logger.debug('camera forgotten to make room', { camera: replaced.key, for: camera.key, proven: replaced.proven });
+      this.logLimit(topic.base);
+    }
+    this.registry.seen(camera, claim !== 'chunk');
+    return camera;
+  }
+
+  private logLimit(newcomer: string): void {
+    const now = this.now();
+    if (now - this.limitLog.atMs < LIMIT_LOG_INTERVAL_MS) return;
+    this.logger.warn('camera limit reached: cameras that never proved real or are gone make room, the rest are refused; raise --max-cameras if these are real', {
+      maxCameras: this.registry.capacity, newcomer, refused: this.limitLog.refused, replaced: this.limitLog.replaced,
+    });
+    this.limitLog = { atMs: now, refused: 0, replaced: 0 };
+  }
+
+  private handleChunk(topic: ParsedTopic, payload: Buffer): void {
+    let camera = this.registry.find(topic.base);
+    if (!camera) {
+      // Counted by the reassembler by reason, without a place for a camera that sent nothing valid.
+      if (!decodeChunk(payload).ok) { this.reassembler.push(topic.base, payload); return; }
+      camera = this.admit(topic, 'chunk');
+      if (!camera) return;
+    }
     const result = this.reassembler.push(camera.key, payload);
     if (result.kind !== 'frame') return;
     const { frame } = result;
+    // Never kept, saved, recorded nor served as image/jpeg: a camera account can send any bytes with a right CRC.
+    if (!isJpegFrame(frame.data)) { this.malformed.notJpeg++; return; }
     const now = this.now();
-    camera.latest = { frame, receivedAtMs: now };
+    this.registry.seen(camera);
+    this.latestFrames.keep(camera, frame, now);
+    camera.lastFrameAtMs = now;
+    camera.lastSeq = frame.seq;
     camera.latencyMs = now - frame.capturedAtUs / 1000;
     camera.meter.add(now, frame.data.length);
     for (const listener of this.listeners) {

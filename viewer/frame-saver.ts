@@ -78,6 +78,7 @@ export class FrameSaver {
   private async write(folder: string, name: string, data: Buffer): Promise<void> {
     try {
       if (!this.madeDirs.has(folder)) {
+        if (this.madeDirs.size >= 256) this.madeDirs.clear(); // cameras come and go; a mkdir more costs little
         await fs.promises.mkdir(folder, { recursive: true });
         this.madeDirs.add(folder);
       }

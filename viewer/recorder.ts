@@ -48,6 +48,8 @@ interface Session {
   dir: string;
   startedAtMs: number;
   tracks: Map<string, Track>;
+  /** Files of forgotten cameras still being closed; stop() waits for them too. */
+  retiring: Set<Promise<void>>;
 }
 
 /**
@@ -95,7 +97,7 @@ export class Recorder {
     }
     if (this.session) return; // a concurrent start won
     this.lastError = undefined;
-    this.session = { dir, startedAtMs: this.now(), tracks: new Map() };
+    this.session = { dir, startedAtMs: this.now(), tracks: new Map(), retiring: new Set() };
     this.logger.info('recording started', { dir });
   }
 
@@ -114,6 +116,22 @@ export class Recorder {
       .then(() => this.append(session, t, frame, receivedAtMs))
       .catch((error: unknown) => this.fail(session, t, error))
       .finally(() => { t.queued--; });
+  }
+
+  /**
+   * Closes a camera's file once its queued frames are written, when the camera leaves the viewer's registry:
+   * cameras that come and go cannot keep files open. A later frame of the camera opens a new file.
+   */
+  forget(cameraKey: string): void {
+    const session = this.session;
+    const track = session?.tracks.get(cameraKey);
+    if (!session || !track) return;
+    session.tracks.delete(cameraKey);
+    const closing: Promise<void> = track.chain.then(async () => {
+      if (track.segment) await this.closeSegment(track.segment);
+      track.segment = undefined;
+    }).finally(() => session.retiring.delete(closing));
+    session.retiring.add(closing);
   }
 
   /** Stops recording: waits for queued frames, closes every file. Idempotent. */
@@ -169,11 +187,11 @@ export class Recorder {
     const previous = this.closing;
     this.closing = (async () => {
       await previous;
-      await Promise.all([...session.tracks.values()].map(async (track) => {
+      await Promise.all([...session.retiring, ...[...session.tracks.values()].map(async (track) => {
         await track.chain;
         if (track.segment) await this.closeSegment(track.segment);
         track.segment = undefined;
-      }));
+      })]);
       if (why === 'stopped') this.logger.info('recording stopped', { dir: session.dir, framesWritten: this.framesWritten });
     })();
   }

@@ -10,9 +10,13 @@ import type { ViewerConfig } from './config.js';
 import { parseListen } from './config.js';
 import { FrameReceiver } from './frame-receiver.js';
 import { FrameSaver, SaveError } from './frame-saver.js';
+import { isLoopbackHost } from './host-allow-list.js';
 import { browsableHost, openInBrowser } from './open-browser.js';
 import { Recorder, RecordingError } from './recorder.js';
 import { HttpError, WebServer } from './web-server.js';
+
+/** Room above a frame's bytes for the MQTT fixed header, topic, properties and chunk header. */
+const MQTT_OVERHEAD_BYTES = 64 * 1024;
 
 export interface ViewerDeps {
   config: ViewerConfig;
@@ -40,7 +44,7 @@ export class Viewer {
     this.registry = new CameraRegistry(config.maxCameras);
     this.receiver = new FrameReceiver(
       this.registry,
-      { maxFrameBytes: config.maxFrameBytes, frameTimeoutMs: config.frameTimeout, maxSources: config.maxCameras },
+      { maxFrameBytes: config.maxFrameBytes, frameTimeoutMs: config.frameTimeout, maxSources: config.maxCameras, maxLatestBytes: config.maxLatestBytes },
       logger.child('receiver'),
     );
     this.saver = config.saveDir ? new FrameSaver(config.saveDir, logger.child('saver')) : undefined;
@@ -71,6 +75,9 @@ export class Viewer {
         keepaliveS: config.keepalive,
         tls: deps.tls,
         caFile: config.caFile,
+        // No message the viewer takes is larger than a frame in one chunk (36-byte header, topic, properties),
+        // so over MQTT 5 the broker keeps anything larger (a 60 MB retained info) from ever reaching it.
+        maximumPacketSize: config.maxFrameBytes + MQTT_OVERHEAD_BYTES,
         onConnect: () => {
           this.connection.subscribe(topics).catch((error: Error) => logger.error('subscribe failed', { error: error.message }));
         },
@@ -86,17 +93,21 @@ export class Viewer {
     if (config.record) await this.recorder.start(config.record);
     if (this.saver) this.receiver.onFrame((camera, frame) => this.saver!.save(camera, frame));
     this.receiver.onFrame((camera, frame) => this.recorder.write(camera, frame, camera.latest?.receivedAtMs ?? Date.now()));
+    this.receiver.onForget((camera) => {
+      this.recorder.forget(camera.key);
+      this.web.forgetCamera(camera.key);
+    });
     this.receiver.onFrame((camera, frame) => {
       this.web.broadcastFrame(camera.key, encodeFrameMessage({ key: camera.key, seq: frame.seq, capturedAtUs: frame.capturedAtUs }, frame.data));
     });
     const { host, port } = parseListen(config.listen);
-    const bound = await this.web.start(host, port);
+    const bound = await this.web.start(host, port, { allowHosts: config.allowHost, maxPages: config.maxPages });
     this.url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     this.sweepTimer = setInterval(() => this.receiver.reassembler.sweep(), 250);
     this.connection.start();
     logger.info('viewer started', { page: this.url, broker: config.broker.replace(/\/\/[^@/]*@/, '//***@') });
-    if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-      logger.warn('the page is reachable from other computers on the network: it has no login', { listen: config.listen });
+    if (!isLoopbackHost(host)) {
+      logger.warn('the page is reachable from other computers on the network: it has no login', { listen: config.listen, answersTo: this.web.hostNames.join(',') });
     }
     if (config.open) {
       const shown = browsableHost(bound.host);
@@ -145,6 +156,7 @@ export class Viewer {
         malformed: this.receiver.malformed,
         rejectedChunks: Object.fromEntries(reassembler.rejections),
         pendingBytes: reassembler.pendingByteCount,
+        latestBytes: this.receiver.latestFrames.bytes,
         pages: this.web.clientCount,
         saved: this.saver ? { written: this.saver.written, skipped: this.saver.skipped, failed: this.saver.failed, lastError: this.saver.lastError } : undefined,
         canSaveSnapshots: this.saver !== undefined,
@@ -180,7 +192,7 @@ export class Viewer {
     const camera = this.registry.lookup(cameraName);
     if (!camera) throw new HttpError(404, `no camera ${cameraName}`);
     const latest = camera.latest;
-    if (!latest) throw new HttpError(404, `no frame from ${camera.cameraId} yet`);
+    if (!latest) throw new HttpError(404, `no frame from ${camera.cameraId} kept: none came yet, or it was let go to stay within --max-latest-bytes`);
     if (!this.saver) throw new HttpError(409, 'snapshots are saved on disk only with --save-dir DIR; the page downloaded it');
     try {
       const file = await this.saver.saveSnapshot(camera, latest.frame);

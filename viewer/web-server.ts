@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../common/logger.js';
 import { ClientFeed, parseViewMessage } from './client-feed.js';
+import { HostAllowList } from './host-allow-list.js';
 import { requestProblem } from './request-guard.js';
 
 /** An API request that cannot be done; `status` is the HTTP status, the message is shown in the page. */
@@ -42,7 +44,22 @@ const STATIC: Record<string, { file: URL; type: string }> = {
   '/app.js': { file: new URL('./page/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
-const SNAPSHOT_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control)$/;
+const CAMERA_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control)$/;
+
+/**
+ * On every answer. The page may not be framed by any other page (clickjacking: a transparent frame over a
+ * decoy button), and it runs only its own script and style, so text from an agent that slipped past escaping
+ * could not run either.
+ */
+const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const RESPONSE_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
 const MAX_BODY_BYTES = 4096;
 
 /**
@@ -54,7 +71,8 @@ export class WebServer {
   private wss: WebSocketServer | undefined;
   private readonly feeds = new Map<WebSocket, ClientFeed>();
   private summaryTimer: NodeJS.Timeout | undefined;
-  private loopbackOnly = true;
+  private hosts = new HostAllowList('127.0.0.1');
+  private maxPages = 16;
 
   constructor(private readonly data: PageData, private readonly logger: Logger) {}
 
@@ -67,18 +85,30 @@ export class WebServer {
     return [...this.feeds].map(([socket, feed]) => ({ sent: feed.sent, replaced: feed.replaced, skipped: feed.skipped, bufferedBytes: socket.bufferedAmount }));
   }
 
-  async start(host: string, port: number): Promise<{ host: string; port: number }> {
-    this.loopbackOnly = host === '127.0.0.1' || host === 'localhost' || host === '::1';
+  /** Listens on host:port; the page answers to the Host names of HostAllowList, plus `allowHosts`. */
+  async start(host: string, port: number, options: { allowHosts?: readonly string[]; maxPages?: number } = {}): Promise<{ host: string; port: number }> {
+    this.hosts = new HostAllowList(host, options.allowHosts);
+    this.maxPages = options.maxPages ?? 16;
     const server = http.createServer((req, res) => this.route(req, res));
+    // Node closes a CONNECT without a word when nobody listens for it; a client deserves an answer.
+    server.on('connect', (_req, socket: Duplex) => {
+      socket.on('error', () => undefined);
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\n${Object.entries(RESPONSE_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('')}connection: close\r\ncontent-length: 0\r\n\r\n`);
+    });
     this.server = server;
     this.wss = new WebSocketServer({
       server,
       path: '/ws',
       maxPayload: 64 * 1024,
       verifyClient: ({ req }, done) => {
-        const problem = requestProblem(req.headers, { loopbackOnly: this.loopbackOnly, checkOrigin: true });
+        const problem = requestProblem(req, { hosts: this.hosts, checkOrigin: true });
         if (problem) this.logger.warn('page connection refused', { reason: problem });
-        done(problem === undefined, 403, 'Forbidden');
+        // Each open page may hold up to two frames per camera while they are written to it.
+        const full = !problem && this.feeds.size >= this.maxPages;
+        if (full) this.logger.warn('page connection refused: too many pages open', { maxPages: this.maxPages });
+        if (problem) done(false, 403, 'Forbidden');
+        else if (full) done(false, 503, `at most ${this.maxPages} pages may be open at once (--max-pages)`);
+        else done(true);
       },
     });
     this.wss.on('connection', (socket) => {
@@ -105,9 +135,19 @@ export class WebServer {
     return { host: address.address, port: address.port };
   }
 
+  /** The Host names the page answers to, for the start-up log. */
+  get hostNames(): string[] {
+    return this.hosts.describe();
+  }
+
   /** Sends a frame message to every connected page (each decides per camera what to keep). */
   broadcastFrame(cameraKey: string, message: Buffer): void {
     for (const feed of this.feeds.values()) feed.offer(cameraKey, message);
+  }
+
+  /** Lets every page's feed forget a camera that left the registry. */
+  forgetCamera(cameraKey: string): void {
+    for (const feed of this.feeds.values()) feed.forget(cameraKey);
   }
 
   /** Pushes the camera summary to every page now (after a state change the person is waiting for). */
@@ -133,23 +173,40 @@ export class WebServer {
     }
   }
 
+  /** Nothing a request carries may stop the viewer: whatever goes wrong answering it is that request's 500. */
   private route(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      this.answer(req, res);
+    } catch (error) {
+      this.failed(res, req.url, error);
+    }
+  }
+
+  private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
     const post = req.method === 'POST';
     if (!post && req.method !== 'GET' && req.method !== 'HEAD') return this.reply(res, 405, 'text/plain', 'method not allowed');
-    const problem = requestProblem(req.headers, { loopbackOnly: this.loopbackOnly, checkOrigin: post });
+    const pathname = requestPath(req.url);
+    if (pathname === undefined) return this.reply(res, 400, 'text/plain', 'malformed request path');
+    const problem = requestProblem(req, { hosts: this.hosts, checkOrigin: post });
     if (problem) {
-      this.logger.warn('request refused', { path: url.pathname, reason: problem });
+      this.logger.warn('request refused', { path: pathname.slice(0, 200), reason: problem.slice(0, 300) });
       return this.reply(res, 403, 'text/plain', problem);
     }
     if (post) {
-      readBody(req, MAX_BODY_BYTES).then(
-        (body) => this.action(url.pathname, body, res),
-        (error: Error) => this.reply(res, 413, 'application/json', JSON.stringify({ error: error.message })),
-      );
+      readBody(req, MAX_BODY_BYTES)
+        .then(
+          (body) => this.action(pathname, body, res),
+          (error: Error) => {
+            // Answered before the rest of the body is read, then the connection is closed: nothing more is read.
+            res.setHeader('connection', 'close');
+            res.once('finish', () => req.destroy());
+            this.reply(res, 413, 'application/json', JSON.stringify({ error: error.message }));
+          },
+        )
+        .catch((error: unknown) => this.failed(res, pathname, error));
       return;
     }
-    const asset = STATIC[url.pathname];
+    const asset = STATIC[pathname];
     if (asset) {
       fs.readFile(asset.file, (error, body) => {
         if (error) return this.reply(res, 500, 'text/plain', 'page file missing: run npm run build');
@@ -157,11 +214,12 @@ export class WebServer {
       });
       return;
     }
-    if (url.pathname === '/api/cameras') return this.reply(res, 200, 'application/json', JSON.stringify(this.data.snapshot()));
-    const snapshot = SNAPSHOT_PATH.exec(url.pathname);
-    if (snapshot && snapshot[2] === 'latest.jpg') {
-      const jpeg = this.data.latestJpeg(decodeURIComponent(snapshot[1]!));
-      if (!jpeg) return this.reply(res, 404, 'text/plain', 'no frame from that camera yet');
+    if (pathname === '/api/cameras') return this.reply(res, 200, 'application/json', JSON.stringify(this.data.snapshot()));
+    const camera = cameraPath(pathname);
+    if (camera === 'malformed') return this.reply(res, 400, 'text/plain', 'malformed camera name in the path');
+    if (camera?.what === 'latest.jpg') {
+      const jpeg = this.data.latestJpeg(camera.name);
+      if (!jpeg) return this.reply(res, 404, 'text/plain', 'no frame of that camera kept: none came yet, or it was let go to stay within --max-latest-bytes');
       return this.reply(res, 200, 'image/jpeg', jpeg);
     }
     this.reply(res, 404, 'text/plain', 'not found');
@@ -169,30 +227,59 @@ export class WebServer {
 
   private action(pathname: string, body: string, res: http.ServerResponse): void {
     let work: Promise<Record<string, unknown>> | undefined;
-    const snapshot = SNAPSHOT_PATH.exec(pathname);
-    if (snapshot && snapshot[2] === 'snapshot') work = this.data.saveSnapshot(decodeURIComponent(snapshot[1]!));
-    else if (snapshot && snapshot[2] === 'control') work = parseJsonObject(body).then((request) => this.data.control(decodeURIComponent(snapshot[1]!), request));
+    const camera = cameraPath(pathname);
+    if (camera === 'malformed') return this.reply(res, 400, 'application/json', JSON.stringify({ error: 'malformed camera name in the path' }));
+    if (camera?.what === 'snapshot') work = this.data.saveSnapshot(camera.name);
+    else if (camera?.what === 'control') work = parseJsonObject(body).then((request) => this.data.control(camera.name, request));
     else if (pathname === '/api/recording/start') work = this.data.setRecording(true);
     else if (pathname === '/api/recording/stop') work = this.data.setRecording(false);
     if (!work) return this.reply(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
-    work.then(
-      (body) => {
-        this.reply(res, 200, 'application/json', JSON.stringify(body));
-        this.broadcastSummary();
-      },
-      (error: Error) => {
-        const status = error instanceof HttpError ? error.status : 500;
-        if (status === 500) this.logger.error('request failed', { path: pathname, error: error.message });
-        this.reply(res, status, 'application/json', JSON.stringify({ error: error.message }));
-        this.broadcastSummary();
-      },
-    );
+    work
+      .then(
+        (body) => {
+          this.reply(res, 200, 'application/json', JSON.stringify(body));
+          this.broadcastSummary();
+        },
+        (error: Error) => {
+          const status = error instanceof HttpError ? error.status : 500;
+          if (status === 500) this.logger.error('request failed', { path: pathname, error: error.message });
+          this.reply(res, status, 'application/json', JSON.stringify({ error: error.message }));
+          this.broadcastSummary();
+        },
+      )
+      .catch((error: unknown) => this.failed(res, pathname, error));
+  }
+
+  private failed(res: http.ServerResponse, path: string | undefined, error: unknown): void {
+    this.logger.error('request failed', { path: path?.slice(0, 200), error: error instanceof Error ? error.message : String(error) });
+    this.reply(res, 500, 'text/plain', 'internal error');
   }
 
   private reply(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
     if (res.headersSent || res.destroyed) return;
-    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.writeHead(status, { 'content-type': type, ...RESPONSE_HEADERS });
     res.end(body);
+  }
+}
+
+/** The path of an origin-form request target ("/a/b?c" gives "/a/b"); undefined for anything else ("//", "*", "http://…"). */
+function requestPath(target: string | undefined): string | undefined {
+  if (!target || !target.startsWith('/') || target.startsWith('//')) return undefined;
+  try {
+    return new URL(target, 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `/api/cameras/<name>/<what>` with the name percent-decoded; 'malformed' when it does not decode. */
+function cameraPath(pathname: string): { name: string; what: string } | 'malformed' | undefined {
+  const match = CAMERA_PATH.exec(pathname);
+  if (!match) return undefined;
+  try {
+    return { name: decodeURIComponent(match[1]!), what: match[2]! };
+  } catch {
+    return 'malformed';
   }
 }
 
@@ -200,11 +287,17 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
     const parts: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) { reject(new Error(`request body larger than ${limit} bytes`)); req.destroy(); return; }
+      if (size > limit) {
+        req.off('data', onData);
+        req.pause();
+        reject(new Error(`request body larger than ${limit} bytes`));
+        return;
+      }
       parts.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
     req.on('error', reject);
   });

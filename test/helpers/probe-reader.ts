@@ -23,9 +23,18 @@ export function probeEnv(name: string, intervalMs = 1000, gc = false): { env: No
 
 /** Resident set size of a process from /proc, in bytes (0 once it is gone). */
 export function rssOf(pid: number): number {
+  return statusField(pid, 'VmRSS');
+}
+
+/** The highest resident set size the process ever had (the kernel's high-water mark), in bytes. */
+export function peakRssOf(pid: number): number {
+  return statusField(pid, 'VmHWM');
+}
+
+function statusField(pid: number, field: string): number {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /VmRSS:\s+(\d+) kB/.exec(status);
+    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
     return kb ? Number(kb[1]) * 1024 : 0;
   } catch {
     return 0;

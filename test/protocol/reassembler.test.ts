@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chunkFrame } from '../../protocol/chunker.js';
+import { crc32 } from '../../protocol/crc32.js';
 import { HEADER_LENGTH, writeHeader } from '../../protocol/header.js';
-import { Reassembler, type CompleteFrame, type PushResult } from '../../protocol/reassembler.js';
+import { CHUNK_BOOKKEEPING_BYTES, Reassembler, type CompleteFrame, type PushResult } from '../../protocol/reassembler.js';
 import { randomBytes, seededRandom, shuffle } from '../helpers/random.js';
 
 const frames = (random: () => number, n: number, maxSize = 20_000): Buffer[] =>
@@ -66,7 +67,8 @@ test('timeouts drop incomplete frames and free their memory', () => {
   const r = new Reassembler({ frameTimeoutMs: 1000, now: () => now });
   const chunks = chunkFrame({ streamId: 1, seq: 0, capturedAtUs: 0, data: Buffer.alloc(4000, 1) }, 1000);
   r.push('cam', chunks[0]!);
-  assert.equal(r.pendingByteCount, 4000);
+  assert.equal(r.pendingByteCount, 4000 + chunks.length * CHUNK_BOOKKEEPING_BYTES, 'the declared length and the bookkeeping of its chunks');
+  assert.equal(r.heldByteCount, chunks[0]!.length - HEADER_LENGTH);
   now = 999;
   assert.equal(r.sweep(), 0);
   now = 1001;
@@ -95,7 +97,8 @@ test('lying headers are counted by reason and never thrown; memory stays bounded
       : lie({ seq: Math.floor(random() * 2 ** 32), frameLength: 100_000 + Math.floor(random() * (1 << 20) - 100_000), count: 1 + Math.floor(random() * 65535), index: 0, streamId: Math.floor(random() * 4) });
     const result = r.push(`src${Math.floor(random() * 20)}`, message);
     assert.notEqual(result.kind, 'frame');
-    assert.ok(r.pendingByteCount <= 4 << 20, `pending ${r.pendingByteCount}`);
+    // One frame is always let in: the most one can be charged is its length plus 65,535 chunks' bookkeeping.
+    assert.ok(r.pendingByteCount <= Math.max(4 << 20, (1 << 20) + 65535 * CHUNK_BOOKKEEPING_BYTES), `pending ${r.pendingByteCount}`);
   }
   assert.ok(r.sourceCount <= 8);
   assert.ok((r.rejections.get('too-many-sources') ?? 0) > 0);
@@ -118,11 +121,14 @@ test('sequence gaps count missed frames; a new stream id restarts numbering', ()
 
 test('frames in flight per source are bounded: the oldest partial is dropped', () => {
   const r = new Reassembler({ maxFramesInFlight: 2 });
+  let chunks = 0;
   for (let seq = 0; seq < 5; seq++) {
-    r.push('cam', chunkFrame({ streamId: 1, seq, capturedAtUs: 0, data: Buffer.alloc(300, seq) }, 100)[0]!);
+    const frame = chunkFrame({ streamId: 1, seq, capturedAtUs: 0, data: Buffer.alloc(300, seq) }, 100);
+    chunks = frame.length;
+    r.push('cam', frame[0]!);
   }
   assert.equal(r.counters('cam')!.framesIncomplete, 3);
-  assert.equal(r.pendingByteCount, 600);
+  assert.equal(r.pendingByteCount, 2 * (300 + chunks * CHUNK_BOOKKEEPING_BYTES));
 });
 
 test('a frame sent as one chunk: delivered without copying, still CRC-checked and ordered', () => {
@@ -155,4 +161,67 @@ test('a frame sent as one chunk: delivered without copying, still CRC-checked an
   assert.equal(counters.framesCorrupt, 1);
   assert.equal(counters.framesIncomplete, 1);
   assert.equal(r.pendingByteCount, 0);
+});
+
+/** A chunk message with the given header fields and payload (a sender that lies as it likes). */
+function chunk(fields: { seq?: number; index: number; count: number; frameLength: number; offset: number; crc?: number }, payload: Buffer): Buffer {
+  const message = Buffer.alloc(HEADER_LENGTH + payload.length);
+  writeHeader(message, { streamId: 1, seq: fields.seq ?? 0, capturedAtUs: 0, crc: fields.crc ?? 0, ...fields });
+  payload.copy(message, HEADER_LENGTH);
+  return message;
+}
+
+test('overlapping chunks (issue 16, item 2): a frame never holds more than its declared length; the rest is refused', () => {
+  const r = new Reassembler();
+  const frameLength = 8 * 1024 * 1024 - 1;
+  const mib = Buffer.alloc(1024 * 1024, 7);
+  // The issue's attack: middle chunks that all claim offset 0. Chunk i has i chunks of at least a byte before it.
+  assert.deepEqual(r.push('cam', chunk({ index: 1, count: 65535, frameLength, offset: 0 }, mib)), { kind: 'rejected', reason: 'bad-offset' });
+  // Offsets that pass that check still cannot pile up bytes past the declared length.
+  const reasons = new Map<string, number>();
+  for (let index = 1; index <= 400; index++) {
+    const result = r.push('cam', chunk({ index, count: 65535, frameLength, offset: index }, mib));
+    const reason = result.kind === 'rejected' ? result.reason : result.kind;
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    assert.ok(r.heldByteCount <= frameLength, `held ${r.heldByteCount} bytes after ${index} chunks`);
+  }
+  assert.deepEqual(Object.fromEntries(reasons), { pending: 7, overflow: 393 });
+  assert.equal(r.counters('cam')!.framesCorrupt + r.counters('cam')!.framesDelivered, 0);
+});
+
+test('chunks that overlap are never put together, even when the bytes they make would pass the CRC', () => {
+  const r = new Reassembler();
+  const frame = Buffer.concat([Buffer.from('0123456789'), Buffer.alloc(5), Buffer.from('abcde')]);
+  const crc = crc32(frame);
+  // 10 + 5 + 5 bytes = frameLength, but chunk 1 repeats bytes 5..9 and leaves 10..14 (zeros) to the zero fill.
+  const results = [
+    r.push('cam', chunk({ index: 0, count: 3, frameLength: 20, offset: 0, crc }, frame.subarray(0, 10))),
+    r.push('cam', chunk({ index: 1, count: 3, frameLength: 20, offset: 5, crc }, frame.subarray(5, 10))),
+    r.push('cam', chunk({ index: 2, count: 3, frameLength: 20, offset: 15, crc }, frame.subarray(15, 20))),
+  ];
+  assert.deepEqual(results.at(-1), { kind: 'corrupt', seq: 0 });
+  assert.equal(r.counters('cam')!.framesCorrupt, 1);
+});
+
+test('frames in flight at their limit: a newer frame replaces the oldest, an older chunk is refused and evicts nothing', () => {
+  const r = new Reassembler({ maxFramesInFlight: 2 });
+  const first = (seq: number): PushResult => r.push('cam', chunkFrame({ streamId: 1, seq, capturedAtUs: 0, data: Buffer.alloc(300, seq) }, 100)[0]!);
+  assert.equal(first(5).kind, 'pending');
+  assert.equal(first(6).kind, 'pending');
+  assert.deepEqual(first(3), { kind: 'rejected', reason: 'late' }, 'older than every frame in flight');
+  assert.equal(r.counters('cam')!.framesIncomplete, 0, 'frames 5 and 6 are still in flight');
+  assert.equal(first(7).kind, 'pending');
+  assert.equal(r.counters('cam')!.framesIncomplete, 1, 'frame 5, the oldest, made room for 7');
+  assert.deepEqual(first(5), { kind: 'rejected', reason: 'late' });
+});
+
+test('tiny chunks are charged for their bookkeeping: one-byte chunks cannot hold hundreds of MB under the byte budget', () => {
+  const r = new Reassembler();
+  // Ten sources start frames of 65,535 one-byte chunks: 64 KiB of bytes each, but some 26 MB of bookkeeping once full.
+  for (let source = 0; source < 10; source++) {
+    assert.equal(r.push(`cam${source}`, chunk({ index: 0, count: 65535, frameLength: 65535, offset: 0 }, Buffer.from([1]))).kind, 'pending');
+    assert.ok(r.pendingByteCount <= 64 * 1024 * 1024, `charged ${r.pendingByteCount}`);
+  }
+  const incomplete = Array.from({ length: 10 }, (_, s) => r.counters(`cam${s}`)!.framesIncomplete).reduce((a, b) => a + b, 0);
+  assert.ok(incomplete >= 9, `at most one such frame fits the 64 MiB budget at a time; ${incomplete} of 10 were dropped`);
 });

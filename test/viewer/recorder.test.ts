@@ -17,7 +17,7 @@ import { eventually } from '../helpers/processes.js';
 
 let jpegs: { dir: string; frames: Buffer[] };
 const temps: string[] = [];
-const camera: CameraState = { key: 'picam/yard', cameraId: 'yard', meter: new RateMeter() };
+const camera: CameraState = { key: 'picam/yard', cameraId: 'yard', meter: new RateMeter(), proven: true, seenAtMs: 0 };
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'picam-rec-'));
