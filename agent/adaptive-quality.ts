@@ -36,6 +36,8 @@ const CLEAN_DROP_SHARE = 0.02;
 /** Predicted size change per quality step when that quality was never seen: a cautious guess. */
 const UNSEEN_STEP_RATIO = 0.8;
 const MAX_CALM = 16;
+/** The lowest frame rate a step may name (the option's own minimum). */
+const LOWEST_FPS = 0.1;
 /** Most steps a blind probe upwards takes at once, after probes that held. */
 const MAX_STRIDE = 4;
 /** Of a capacity hint, what a step up may plan for: a frame rate exactly, an unseen quality with a margin. */
@@ -48,8 +50,8 @@ const HINT_IGNORED_INTERVALS = 30;
 
 /**
  * Steps the stream down when the link cannot carry it and back up when it can: JPEG quality first (in steps
- * of 15, down to `minQuality`: keeps motion smooth), then the frame rate (down to `minFps`, to what the link
- * delivers). It adapts to bandwidth only: the signal is the delivery rate the broker acknowledges against
+ * of 15, down to `minQuality`: keeps motion smooth), then the frame rate, to what the link delivers (below
+ * `minFps` the agent stops choosing frames: the link takes the newest whenever it has room). It adapts to bandwidth only: the signal is the delivery rate the broker acknowledges against
  * the bytes the current settings need, so a long but wide link (many frames in flight, see FramePublisher)
  * keeps full quality and rate.
  *
@@ -117,9 +119,14 @@ export class AdaptiveQuality {
     this.changed = false;
     this.intervalsSinceUp++;
     if (this.hintIgnoredFor > 0) this.hintIgnoredFor--;
-    const needed = w.offeredBytes / w.seconds;
     const delivered = w.deliveredBytes / w.seconds;
-    if (w.busyDrops > 0 && delivered < SHORT * needed) {
+    // Below minFps every camera frame is offered and the link takes what it can: what the stream needs is
+    // then the rate named, and dropped frames say nothing.
+    const linkPaced = this.fps < this.bounds.minFps;
+    const needed = linkPaced ? this.need(this.qualityIndex, this.fps) : w.offeredBytes / w.seconds;
+    const short = delivered < SHORT * needed && (linkPaced || w.busyDrops > 0);
+    const clean = linkPaced ? delivered >= (1 - CLEAN_DROP_SHARE) * needed : w.busyDrops <= CLEAN_DROP_SHARE * w.offeredFrames;
+    if (short) {
       // While the publisher searches for the path's rate, frames it holds back say little about the link.
       if (w.measuring) return;
       this.cleanIntervals = 0;
@@ -129,7 +136,7 @@ export class AdaptiveQuality {
       }
       this.stride = 1;
       await this.stepDown(delivered * BUDGET, `link delivers ${kbps(delivered)} of the ${kbps(needed)} the stream needs`);
-    } else if (w.busyDrops <= CLEAN_DROP_SHARE * w.offeredFrames) {
+    } else if (clean) {
       if (this.level > 0 && ++this.cleanIntervals >= this.calm) {
         this.cleanIntervals = 0;
         this.intervalsSinceUp = 0;
@@ -145,7 +152,8 @@ export class AdaptiveQuality {
     let index = this.qualityIndex;
     while (index < this.qualities.length - 1 && this.need(index, this.fps) > budget) index++;
     let fps = this.fps;
-    if (this.need(index, fps) > budget) fps = clampFps(budget / this.frameBytes(index), this.bounds.minFps, this.fps);
+    // Below minFps the agent stops choosing frames (see agent.ts): the rate is then only what the link carries.
+    if (this.need(index, fps) > budget) fps = clampFps(budget / this.frameBytes(index), LOWEST_FPS, this.fps);
     if (index === this.qualityIndex && fps === this.fps) return;
     await this.moveTo(index, fps, why);
   }
@@ -176,7 +184,7 @@ export class AdaptiveQuality {
         continue;
       }
       if (sameQuality) {
-        const fps = clampFps(budget / this.frameBytes(rung.index), this.bounds.minFps, rung.fps);
+        const fps = clampFps(budget / this.frameBytes(rung.index), LOWEST_FPS, rung.fps);
         if (fps > (to?.fps ?? this.fps)) to = { index: rung.index, fps };
       }
       break;
@@ -189,7 +197,7 @@ export class AdaptiveQuality {
     const ladder: Array<{ index: number; fps: number }> = [];
     let fps = this.fps;
     while (fps < this.targetFps) {
-      fps = Math.min(this.targetFps, clampFps(fps * 2, this.bounds.minFps, this.targetFps));
+      fps = Math.min(this.targetFps, clampFps(fps * 2, LOWEST_FPS, this.targetFps));
       ladder.push({ index: this.qualityIndex, fps });
     }
     for (let index = this.qualityIndex - 1; index >= 0; index--) ladder.push({ index, fps: this.targetFps });

@@ -312,14 +312,17 @@ export class Agent {
   private async adaptTo(changes: ControlChanges): Promise<void> {
     if (changes.quality !== undefined) await this.camera.apply({ quality: changes.quality }, 'adaptive');
     if (changes.fps !== undefined) {
-      this.gate.setLimit(changes.fps < this.camera.settings.fps ? changes.fps : undefined);
+      // Below minFps, skipping frames here would only make the frame the link takes older: the publisher
+      // already sends the newest frame whenever the link has room.
+      const skip = changes.fps < this.camera.settings.fps && changes.fps >= this.deps.config.minFps;
+      this.gate.setLimit(skip ? changes.fps : undefined);
       this.publishInfo();
     }
   }
 
   /** The frame rate frames go out at: the camera's, or adaptive quality's lower limit. */
   private effectiveFps(): number {
-    return Math.min(this.camera.settings.fps, this.gate.limit ?? Infinity);
+    return Math.min(this.camera.settings.fps, this.adaptive?.current.fps ?? Infinity);
   }
 
   private onFrameSent(): void {

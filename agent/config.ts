@@ -50,7 +50,7 @@ export const agentOptions = {
   adaptive: opt.boolean({ description: 'Lower quality, then frame rate, when the link delivers less than the stream needs (bandwidth, never latency); raise them again when it can carry more.' }, true),
   minQuality: opt.integer({ description: 'Lowest JPEG quality adaptive mode steps down to.', min: 1, max: 100 }, 30),
   adaptInterval: opt.number({ description: 'Seconds between adaptive-quality decisions (one change per interval at most).', arg: 'SECONDS', min: 0.1, max: 60 }, 2),
-  minFps: opt.number({ description: 'Lowest frame rate adaptive mode steps down to.', min: 0.1, max: 120 }, 2),
+  minFps: opt.number({ description: 'Lowest frame rate adaptive mode selects frames at. A link that cannot carry even this gets the newest frame whenever it has room.', min: 0.1, max: 120 }, 2),
   homeassistant: opt.boolean({ description: 'Publish Home Assistant MQTT discovery (camera, online sensor, fps) and whole-JPEG snapshots for it.' }, false),
   haPrefix: opt.string({ description: 'Home Assistant discovery prefix.', arg: 'PREFIX', pattern: PREFIX_PATTERN, patternHint: 'topic levels without wildcards' }, 'homeassistant'),
   haSnapshotInterval: opt.number({ description: 'Seconds between whole-JPEG snapshots for Home Assistant.', arg: 'SECONDS', min: 1, max: 86_400 }, 10),

@@ -59,8 +59,8 @@ const FULL_BW_ROUNDS = 3;
 const BURST_MS = 10;
 /** A shorter wait is not worth a timer (timers tick in milliseconds): the frame goes at once. */
 const MIN_WAIT_MS = 1;
-/** Before anything is measured, frames in flight (the publisher's old fixed window). */
-const INITIAL_FRAMES = 2;
+/** Before anything is measured, heads awaited at once; after, the least the window allows. */
+const INITIAL_FRAMES = 1;
 /** Heads that must all meet more queue than the model expects before it takes the queue in. */
 const ALIGN_SAMPLES = 4;
 /** Unexpected queue below this is timing noise. */
@@ -88,6 +88,8 @@ export class SendPacer {
   private roundsWithoutGrowth = 0;
   private lastCongestionRound = -1;
   private lastHintSearch = -Infinity;
+  /** Whether the model has had a rate to work with. */
+  private modelled = false;
   /** The largest recent frame, decaying, so a frame's room is always in the window. */
   private frameBytes = 0;
 
@@ -128,7 +130,7 @@ export class SendPacer {
     const bw = this.link.bandwidthRate();
     const rtt = this.link.minRttMs(now);
     if (bw === undefined || rtt === undefined) return undefined;
-    return (this.state === 'startup' ? STARTUP_GAIN : CWND_GAIN) * bw * rtt + 2 * this.frameBytes;
+    return (this.state === 'startup' ? STARTUP_GAIN : CWND_GAIN) * bw * rtt + this.frameBytes;
   }
 
   /** Queue that counts as the path narrowing: room for a probe's extra and for acknowledgement noise. */
@@ -144,15 +146,15 @@ export class SendPacer {
   release(now: number, bytes: number): Release {
     const framesInFlight = this.link.headsAwaited;
     if (framesInFlight >= this.options.maxFramesInFlight) return { now: false, inMs: undefined };
-    const window = this.window(now);
-    if (window === undefined) return framesInFlight < INITIAL_FRAMES ? { now: true } : { now: false, inMs: undefined };
     if (framesInFlight > 0 && this.link.queueDelayMs(now) > this.queueLimitMs(now)) {
       // A queue is building: nothing more goes until acknowledgements show it going down.
       if (this.state === 'probe') this.enter('drain', now);
       return { now: false, inMs: undefined };
     }
+    const window = this.window(now);
+    if (window === undefined) return framesInFlight < INITIAL_FRAMES ? { now: true } : { now: false, inMs: undefined };
     this.advanceCycle(now);
-    // Always room for two frames, so a frame larger than the window cannot stall the stream.
+    // Always room for a frame, so a frame larger than the window cannot stall the stream.
     const windowFull = framesInFlight >= INITIAL_FRAMES && this.link.inFlightBytes + bytes > window;
     // While the path sets the pace the model decides (a probe may run ahead of it); otherwise the pacing clock.
     const gate = this.bottleneckGate(now);
@@ -197,11 +199,19 @@ export class SendPacer {
   delivered(now: number, roundEnded: boolean): void {
     const bw = this.link.bandwidthRate();
     if (bw === undefined) return;
+    if (!this.modelled) {
+      // The first rate: what went out before it is still ahead of the bottleneck, as far as the model knows.
+      this.modelled = true;
+      this.bottleneckFree = Math.max(this.bottleneckFree, now + this.link.inFlightBytes / bw);
+    }
     const queued = this.link.queueDelayMs(now) > this.queueLimitMs(now);
     if (queued && this.link.roundCount > this.lastCongestionRound) {
-      // Once a round trip while the queue stands: the delivery rate then is the bottleneck's.
+      // Once a round trip while the queue stands: the delivery rate then is the bottleneck's, and what is in
+      // flight still has to go through at it.
       this.lastCongestionRound = this.link.roundCount;
       if (this.state !== 'startup') this.link.bandwidthFell();
+      const rate = this.link.bandwidthRate() ?? bw;
+      this.bottleneckFree = Math.max(this.bottleneckFree, now + this.link.inFlightBytes / rate);
       this.enter('drain', now);
       return;
     }
@@ -224,11 +234,13 @@ export class SendPacer {
   /**
    * While the path sets the pace, a frame goes only when the bottleneck (as modelled) is about to be free, so
    * it never waits in a queue: it waits here instead, where a newer frame can still replace it. A probe may
-   * run ahead by its extra; startup and a camera-paced stream are not held by the model (its rate is then
-   * only a lower bound).
+   * run ahead by its extra; startup and a camera-paced stream with no queue are not held by the model (its
+   * rate is then only a lower bound).
    */
   private bottleneckGate(now: number): number {
-    if (this.state === 'startup' || this.link.appLimited) return -Infinity;
+    // A standing queue says the path sets the pace, however the last frames went.
+    const cameraPaced = this.link.appLimited && this.link.queueDelayMs(now) < this.queueLimitMs(now) / 2;
+    if (this.state === 'startup' || cameraPaced) return -Infinity;
     const gain = this.pacingGain();
     return this.bottleneckFree - (gain > 1 ? (gain - 1) * this.phaseMs(now) : 0);
   }
