@@ -27,7 +27,7 @@ export interface FramePublisherOptions {
   qos: 0 | 1;
   /** MQTT 5 message expiry of each chunk, seconds; undefined over MQTT 3.1.1. */
   expiryS: number | undefined;
-  /** Hard cap on frames sent but not yet acknowledged, whatever the path allows. Default 32. */
+  /** Hard cap on frames whose head is not yet acknowledged, whatever the path allows. Default 32. */
   maxFramesInFlight?: number;
 }
 
@@ -47,6 +47,8 @@ interface InFlight {
   frameBytes: number;
   chunkBytes: number;
   chunkCount: number;
+  /** The chunks' buffer, reused once the broker has the whole frame. */
+  buffer: Buffer;
 }
 
 /** Payload bytes of the acknowledged head and tail chunks: small, since MQTT.js copies every QoS 1 message it stores. */
@@ -75,7 +77,8 @@ const SPARE_BUFFERS = 4;
  *
  * A frame counts as sent once a later frame's head is acknowledged, or its own tail (with QoS 1 chunks, its
  * last chunk); at stop, once written (the `offline` status that follows is acknowledged after it). Its chunk
- * buffer is reused once every chunk is written.
+ * buffer is reused only then: MQTT.js calls back for a QoS 0 chunk before the socket has taken its bytes,
+ * but once the broker has the frame every byte has left.
  */
 export class FramePublisher {
   private nextSeq = 0;
@@ -240,12 +243,12 @@ export class FramePublisher {
     const estimator = this.estimator;
     const afterHead = tailAcked ? wire - (chunks[0]!.length + this.topicBytes + PUBLISH_OVERHEAD) : 0;
     const flight: InFlight = {
-      seq, estimator, frameBytes: frame.data.length, chunkBytes, chunkCount: chunks.length,
+      seq, estimator, frameBytes: frame.data.length, chunkBytes, chunkCount: chunks.length, buffer: buffer!,
       send: estimator.sent(wire, afterHead, now, !held), paced: this.pacer.sent(now, wire),
     };
     this.inFlight.push(flight);
     this.writing++;
-    void this.deliver(chunks, flight, tailAcked).then((ok) => this.written(flight, ok, buffer!));
+    void this.deliver(chunks, flight, tailAcked).then((ok) => this.written(flight, ok));
   }
 
   /** Hands every chunk to MQTT.js at once (it writes them in order); resolves once all are written (acknowledged ones acknowledged). */
@@ -289,6 +292,7 @@ export class FramePublisher {
   /** The frames in flight up to index `last` are delivered, oldest first. */
   private deliveredUpTo(last: number, now: number): void {
     for (const flight of this.inFlight.splice(0, last + 1)) {
+      if (this.spareBuffers.length < SPARE_BUFFERS) this.spareBuffers.push(flight.buffer);
       const roundEnded = flight.estimator.completed(flight.send, now);
       if (flight.estimator === this.estimator) this.pacer.delivered(now, roundEnded);
       this.stats.sent(flight.chunkBytes, flight.chunkCount);
@@ -297,11 +301,9 @@ export class FramePublisher {
     }
   }
 
-  private written(flight: InFlight, ok: boolean, buffer: Buffer): void {
+  private written(flight: InFlight, ok: boolean): void {
     this.writing--;
     if (ok) {
-      // Every chunk has left for the socket: the buffer is free.
-      if (this.spareBuffers.length < SPARE_BUFFERS) this.spareBuffers.push(buffer);
       // With QoS 1 chunks the frame's last acknowledgement is its own.
       if (this.options.qos === 1) this.deliveredUpTo(this.inFlight.indexOf(flight), performance.now());
     } else {
