@@ -1,6 +1,7 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import { connectionHint } from './connection-errors.js';
 import type { Logger } from './logger.js';
+import { redactUrl } from './redact-url.js';
 import { RECONNECT_MAX_MS, RECONNECT_MIN_MS, ReconnectBackoff } from './reconnect-backoff.js';
 import type { TlsMaterial } from './tls-files.js';
 
@@ -162,16 +163,5 @@ export class MqttConnection {
       const timer = setTimeout(() => { client.stream?.destroy(); resolve(); }, 2000);
       client.end(false, {}, () => { clearTimeout(timer); resolve(); });
     });
-  }
-}
-
-/** The URL without credentials, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return '(unparseable URL)';
   }
 }

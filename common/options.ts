@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { redactUrl } from './redact-url.js';
 
 /**
  * One declarative table of options per program. From it come the typed values, the defaults, the
@@ -89,7 +90,7 @@ export function parseOptions<S extends OptionTable>(table: S, input: ParseInput)
     const token = argv[i]!;
     if (token === '--help' || token === '-h') { help = true; continue; }
     if (token === '--version' || token === '-V') { version = true; continue; }
-    if (!token.startsWith('--')) { problems.push(`unexpected argument "${token}": options start with --, see --help`); continue; }
+    if (!token.startsWith('--')) { problems.push(`unexpected argument "${redactUrl(token)}": options start with --, see --help`); continue; }
     const eq = token.indexOf('=');
     let flag = eq > 0 ? token.slice(0, eq) : token;
     let inline = eq > 0 ? token.slice(eq + 1) : undefined;
@@ -195,7 +196,8 @@ function readConfigFile(file: string): Record<string, unknown> {
 type Converted = unknown | { problem: string };
 
 function convert(spec: OptionSpec<unknown>, raw: unknown): Converted {
-  const shown = spec.secret ? 'a value that is not shown (secret)' : typeof raw === 'string' ? `"${raw}"` : JSON.stringify(raw);
+  // A URL's password is masked even in a value that fails its check (a broker URL with a typo).
+  const shown = spec.secret ? 'a value that is not shown (secret)' : typeof raw === 'string' ? `"${redactUrl(raw)}"` : JSON.stringify(raw);
   switch (spec.kind) {
     case 'string': {
       if (typeof raw !== 'string' && typeof raw !== 'number') return { problem: `expected text, got ${shown}` };

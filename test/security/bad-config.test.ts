@@ -93,6 +93,9 @@ const CASES: Case[] = [
   { name: 'password inside a --broker URL', program: 'viewer', args: () => ['--broker', `mqtt://viewer:${SECRET}@127.0.0.1:1883`], line: /--broker: the URL holds a password, which would show in ps; .* PICAM_VIEWER_PASSWORD or passwordFile/ },
   { name: 'password of the wrong type in a file', program: 'agent', args: () => ['--config', f('secret-type.yaml')], line: /"password" in .*secret-type\.yaml: expected text, got a value that is not shown \(secret\)/ },
   { name: 'broken JSON holding the password', program: 'agent', args: () => ['--config', f('broken-secret.json')], line: /config file .*broken-secret\.json is not valid JSON/ },
+  // A password holding @ was partly shown (mqtt://user:Sup3r@Secret@host logged as ***@Secret@host).
+  { name: 'TLS files with a plain broker URL whose password holds @', program: 'agent', args: () => ['--ca-file', pki.ca], env: { PICAM_BROKER: `mqtt://garden:Sup3r@${SECRET}@127.0.0.1:1883` }, line: /caFile set but broker mqtt:\/\/garden:\*\*\*@127\.0\.0\.1:1883 does not use TLS/ },
+  { name: 'not a broker URL, with a password', program: 'viewer', args: () => [], env: { PICAM_VIEWER_BROKER: `http://viewer:Sup3r@${SECRET}@pi.local` }, line: /PICAM_VIEWER_BROKER: "http:\/\/viewer:\*\*\*@pi\.local" is not a broker URL/ },
 ];
 
 test(`bad configuration: ${CASES.length} cases, each one clear line naming the field, exit code 2, no secret echoed`, async () => {
@@ -103,7 +106,10 @@ test(`bad configuration: ${CASES.length} cases, each one clear line naming the f
     await Promise.all(CASES.slice(i, i + 4).map(async (c) => {
       const cli = c.program === 'agent' ? AGENT_CLI : VIEWER_CLI;
       const run = runNode(cli, c.args(), { PICAM_CONFIG: '', PICAM_VIEWER_CONFIG: '', ...c.env });
+      // A configuration that is wrongly accepted would run for ever: killed, it fails the case.
+      const timer = setTimeout(() => run.child.kill('SIGKILL'), 15_000);
       const code = await run.exited;
+      clearTimeout(timer);
       const out = run.output();
       const lines = out.split('\n').filter((l) => l.trim() !== '');
       const ok = code === 2 && lines.length === 1 && lines[0]!.startsWith(`picam-${c.program}: config error: `) && c.line.test(lines[0]!) && !out.includes('hunter2');
