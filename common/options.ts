@@ -1,6 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
+import { readConfigFile } from './config-file.js';
 import { redactUrl } from './redact-url.js';
 
 /**
@@ -136,7 +134,7 @@ export function parseOptions<S extends OptionTable>(table: S, input: ParseInput)
   let fromFile: Record<string, unknown> = {};
   if (configFile && !help && !version) {
     try {
-      fromFile = readConfigFile(configFile);
+      fromFile = readConfigFile(configFile, Object.keys(table));
     } catch (error) {
       problems.push((error as Error).message);
     }
@@ -171,26 +169,6 @@ export function parseOptions<S extends OptionTable>(table: S, input: ParseInput)
 
 function splitList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-}
-
-function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new Error(`config file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check the path given to --config`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = /\.json$/i.test(path.extname(file)) ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    // Only the parser's first line, and never its excerpt of the text: the file may hold the password.
-    const reason = (error as Error).message.split('\n')[0]!.replace(/,\s*(\.\.\.)?".*$/, '').replace(/Unexpected token '.*'/, 'unexpected character');
-    throw new Error(`config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${reason}`);
-  }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${file} must hold a mapping of option names to values`);
-  return parsed as Record<string, unknown>;
 }
 
 type Converted = unknown | { problem: string };

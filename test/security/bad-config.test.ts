@@ -28,6 +28,10 @@ before(() => {
     'secret-type.yaml': `password: [${SECRET}]\n`,
     'not-a-mapping.yaml': '- fps\n- 10\n',
     'not-pem.txt': 'this is not a certificate\n',
+    // YAML reads a value starting with ! as a tag and one starting with * as an alias: the library printed
+    // the first (whole line) and ran with an empty password, and quoted the second in its error.
+    'secret-tag.yaml': `username: garden\npassword: !${SECRET}\n`,
+    'secret-alias.yaml': `username: garden\npassword: *${SECRET}\n`,
   };
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
 });
@@ -93,6 +97,8 @@ const CASES: Case[] = [
   { name: 'password inside a --broker URL', program: 'viewer', args: () => ['--broker', `mqtt://viewer:${SECRET}@127.0.0.1:1883`], line: /--broker: the URL holds a password, which would show in ps; .* PICAM_VIEWER_PASSWORD or passwordFile/ },
   { name: 'password of the wrong type in a file', program: 'agent', args: () => ['--config', f('secret-type.yaml')], line: /"password" in .*secret-type\.yaml: expected text, got a value that is not shown \(secret\)/ },
   { name: 'broken JSON holding the password', program: 'agent', args: () => ['--config', f('broken-secret.json')], line: /config file .*broken-secret\.json is not valid JSON/ },
+  { name: 'YAML password starting with !', program: 'agent', args: () => ['--config', f('secret-tag.yaml')], line: /config file .*secret-tag\.yaml is not valid YAML at line 2 \("password"\): a value starts with !, which YAML reads as a tag; put the value in quotes/ },
+  { name: 'YAML password starting with *', program: 'viewer', args: () => ['--config', f('secret-alias.yaml')], line: /config file .*secret-alias\.yaml is not valid YAML at line 2 \("password"\): a value starts with \*, which YAML reads as an alias; put the value in quotes/ },
   // A password holding @ was partly shown (mqtt://user:Sup3r@Secret@host logged as ***@Secret@host).
   { name: 'TLS files with a plain broker URL whose password holds @', program: 'agent', args: () => ['--ca-file', pki.ca], env: { PICAM_BROKER: `mqtt://garden:Sup3r@${SECRET}@127.0.0.1:1883` }, line: /caFile set but broker mqtt:\/\/garden:\*\*\*@127\.0\.0\.1:1883 does not use TLS/ },
   { name: 'not a broker URL, with a password', program: 'viewer', args: () => [], env: { PICAM_VIEWER_BROKER: `http://viewer:Sup3r@${SECRET}@pi.local` }, line: /PICAM_VIEWER_BROKER: "http:\/\/viewer:\*\*\*@pi\.local" is not a broker URL/ },
