@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from 'mqtt';
-import { connectionHint } from './connection-errors.js';
+import { ConnectionLog } from './connection-log.js';
 import type { Logger } from './logger.js';
 import { redactUrl } from './redact-url.js';
 import { RECONNECT_MAX_MS, RECONNECT_MIN_MS, ReconnectBackoff } from './reconnect-backoff.js';
@@ -52,13 +52,14 @@ export class MqttConnection {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly backoff: ReconnectBackoff;
-  private lastError = '';
+  private readonly log: ConnectionLog;
   /** Maximum Packet Size from the last CONNACK (MQTT 5), if the broker sent one. */
   maxPacketSize: number | undefined;
   connects = 0;
 
   constructor(private readonly options: MqttConnectionOptions, private readonly logger: Logger) {
     this.backoff = new ReconnectBackoff(options.reconnectMinMs ?? RECONNECT_MIN_MS, options.reconnectMaxMs ?? RECONNECT_MAX_MS);
+    this.log = new ConnectionLog(logger, redactUrl(options.url), options.caFile);
   }
 
   get connected(): boolean {
@@ -90,7 +91,7 @@ export class MqttConnection {
     client.on('connect', (connack) => {
       this.connects++;
       this.backoff.reset();
-      this.lastError = '';
+      this.log.connected();
       this.maxPacketSize = connack.properties?.maximumPacketSize;
       this.logger.info(this.connects === 1 ? 'connected to broker' : 'reconnected to broker', {
         url: redactUrl(o.url),
@@ -100,13 +101,7 @@ export class MqttConnection {
       o.onConnect?.(connack);
     });
     client.on('message', (topic, payload) => o.onMessage?.(topic, payload));
-    client.on('error', (error) => {
-      // Logged once per distinct reason so a broker that stays down does not flood the journal.
-      if (error.message !== this.lastError) {
-        this.logger.warn('broker connection problem', { url: redactUrl(o.url), error: error.message, hint: connectionHint(error, { caFile: o.caFile }) });
-      }
-      this.lastError = error.message;
-    });
+    client.on('error', (error) => this.log.error(error));
     client.on('close', () => {
       // MQTT.js answers the QoS 1 publishes (and subscribes) of a connection the peer closed only by resending
       // them after a reconnect, and reconnect() starts with empty stores, so it never does. Left alone they
@@ -114,6 +109,7 @@ export class MqttConnection {
       // end() would wait for them and never close the socket. Removing them calls back with an error.
       for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
       if (this.stopping) return;
+      this.log.closed();
       const delay = this.backoff.next();
       this.logger.debug('connection closed; reconnecting', { inMs: delay });
       clearTimeout(this.retryTimer);

@@ -32,6 +32,7 @@ before(() => {
     // the first (whole line) and ran with an empty password, and quoted the second in its error.
     'secret-tag.yaml': `username: garden\npassword: !${SECRET}\n`,
     'secret-alias.yaml': `username: garden\npassword: *${SECRET}\n`,
+    'password-only': `${SECRET}\n`,
   };
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
 });
@@ -99,6 +100,9 @@ const CASES: Case[] = [
   { name: 'broken JSON holding the password', program: 'agent', args: () => ['--config', f('broken-secret.json')], line: /config file .*broken-secret\.json is not valid JSON/ },
   { name: 'YAML password starting with !', program: 'agent', args: () => ['--config', f('secret-tag.yaml')], line: /config file .*secret-tag\.yaml is not valid YAML at line 2 \("password"\): a value starts with !, which YAML reads as a tag; put the value in quotes/ },
   { name: 'YAML password starting with *', program: 'viewer', args: () => ['--config', f('secret-alias.yaml')], line: /config file .*secret-alias\.yaml is not valid YAML at line 2 \("password"\): a value starts with \*, which YAML reads as an alias; put the value in quotes/ },
+  { name: 'password without a user name (agent)', program: 'agent', args: () => [], env: { PICAM_PASSWORD: SECRET }, line: /username is not set but a password is: MQTT sends a password only with a user name; set username \(--username or PICAM_USERNAME\)/ },
+  { name: 'password file without a user name (viewer)', program: 'viewer', args: () => ['--password-file', f('password-only')], line: /username is not set but a password is: .* PICAM_VIEWER_USERNAME/ },
+  { name: 'password in a broker URL without a user name', program: 'agent', args: () => [], env: { PICAM_BROKER: `mqtt://:${SECRET}@127.0.0.1:1883` }, line: /username is not set but a password is/ },
   // A password holding @ was partly shown (mqtt://user:Sup3r@Secret@host logged as ***@Secret@host).
   { name: 'TLS files with a plain broker URL whose password holds @', program: 'agent', args: () => ['--ca-file', pki.ca], env: { PICAM_BROKER: `mqtt://garden:Sup3r@${SECRET}@127.0.0.1:1883` }, line: /caFile set but broker mqtt:\/\/garden:\*\*\*@127\.0\.0\.1:1883 does not use TLS/ },
   { name: 'not a broker URL, with a password', program: 'viewer', args: () => [], env: { PICAM_VIEWER_BROKER: `http://viewer:Sup3r@${SECRET}@pi.local` }, line: /PICAM_VIEWER_BROKER: "http:\/\/viewer:\*\*\*@pi\.local" is not a broker URL/ },
