@@ -18,6 +18,7 @@ import { discoveryMessages } from './homeassistant.js';
 import { noLifecycle, type LifecycleReporter } from './lifecycle.js';
 import { FrameProcessor } from './processing/frame-processor.js';
 import { outputSizeOf, planProcessing } from './processing/processing-plan.js';
+import { ignoreRetainedControl } from './retained-control.js';
 import { SnapshotPublisher } from './snapshot-publisher.js';
 import { StallWatch, type StallChange } from './stall-watch.js';
 import { StreamStats } from './stream-stats.js';
@@ -84,7 +85,7 @@ export class Agent {
         caFile: config.caFile,
         will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
         onConnect: () => this.announce(),
-        onMessage: (topic, payload) => { if (topic === this.topics.set) void this.handleControl(payload); },
+        onMessage: (topic, payload, retained) => { if (topic === this.topics.set) void this.handleControl(payload, retained); },
       },
       logger.child('mqtt'),
     );
@@ -257,7 +258,9 @@ export class Agent {
   }
 
   /** A `set` request: validate, apply, answer on `result`. Never throws. */
-  private async handleControl(payload: Buffer): Promise<void> {
+  private async handleControl(payload: Buffer, retained: boolean): Promise<void> {
+    if (payload.length === 0) return; // how a retained message is cleared: no request
+    if (retained) return ignoreRetainedControl(this.connection, this.topics.set, payload.length, this.deps.logger);
     const parsed = parseControlRequest(payload);
     let result: ControlResult;
     if (!parsed.ok) {

@@ -20,7 +20,8 @@ export interface MqttConnectionOptions {
   will?: IClientOptions['will'];
   /** Called on every (re)connect, before anything else is published: retained state, subscriptions. */
   onConnect?: (connack: IConnackPacket) => void;
-  onMessage?: (topic: string, payload: Buffer) => void;
+  /** `retained`: the broker sent a stored retained message (one that was there before this subscription). */
+  onMessage?: (topic: string, payload: Buffer, retained: boolean) => void;
   /** Backoff bounds for reconnects, ms. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -100,7 +101,7 @@ export class MqttConnection {
       });
       o.onConnect?.(connack);
     });
-    client.on('message', (topic, payload) => o.onMessage?.(topic, payload));
+    client.on('message', (topic, payload, packet) => o.onMessage?.(topic, payload, packet.retain));
     client.on('error', (error) => this.log.error(error));
     client.on('close', () => {
       // MQTT.js answers the QoS 1 publishes (and subscribes) of a connection the peer closed only by resending
