@@ -12,7 +12,8 @@ const WARN_AFTER = 3;
 /**
  * What the log says about one broker connection's troubles: each distinct reason at warn level once per
  * outage (a broker that stays down must not flood the journal), including the refusals MQTT.js reports
- * with no error at all: a connection closed before the broker accepted it.
+ * with no error at all: a connection closed before the broker accepted it, or closed again and again soon
+ * after it did.
  */
 export class ConnectionLog {
   private readonly logged = new Set<string>();
@@ -20,6 +21,7 @@ export class ConnectionLog {
   /** The current connection has lasted: whatever goes wrong next starts a new outage. */
   private stable = false;
   private errorThisAttempt = false;
+  private shortLivedInARow = 0;
   private closedUnacceptedInARow = 0;
 
   constructor(
@@ -41,24 +43,35 @@ export class ConnectionLog {
     this.warnOnce(error.message, { error: error.message, hint: connectionHint(error, { caFile: this.caFile }) });
   }
 
-  /** Call on every close. */
-  closed(): void {
+  /** Call on every close. Returns whether the connection had lasted, so the reconnect backoff may start over. */
+  closed(): boolean {
     this.checkStable();
-    const { connectedAt, errorThisAttempt } = this;
+    const { connectedAt, stable: lasted, errorThisAttempt } = this;
     this.connectedAt = undefined;
     this.stable = false;
     this.errorThisAttempt = false;
-    if (connectedAt === undefined && !errorThisAttempt && ++this.closedUnacceptedInARow === WARN_AFTER) {
-      this.warnOnce('closed before accepted', {
-        error: `the connection was closed before the broker accepted it, ${WARN_AFTER} times in a row`,
-        hint: 'the broker (or a proxy in front of it) refused this client without saying why: see its log (e.g. max_connections reached)',
+    if (connectedAt === undefined) {
+      if (!errorThisAttempt && ++this.closedUnacceptedInARow === WARN_AFTER) {
+        this.warnOnce('closed before accepted', {
+          error: `the connection was closed before the broker accepted it, ${WARN_AFTER} times in a row`,
+          hint: 'the broker (or a proxy in front of it) refused this client without saying why: see its log (e.g. max_connections reached)',
+        });
+      }
+      return false;
+    }
+    if (!lasted && ++this.shortLivedInARow === WARN_AFTER) {
+      this.warnOnce('short-lived', {
+        error: `the broker closed the connection within ${SHORT_LIVED_MS / 1000} s of accepting it, ${WARN_AFTER} times in a row`,
+        hint: 'a message larger than its max_packet_size (over MQTT 3.1.1 a broker does not tell its limit: lower chunkSize, or use MQTT 5), or an ACL plugin that disconnects; see the broker log',
       });
     }
+    return lasted;
   }
 
   private checkStable(): void {
     if (this.stable || this.connectedAt === undefined || this.now() - this.connectedAt < SHORT_LIVED_MS) return;
     this.stable = true;
+    this.shortLivedInARow = 0;
     this.logged.clear();
   }
 

@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import { publishOverhead } from '../protocol/packet-size.js';
 import { ConnectionLog } from './connection-log.js';
 import type { Logger } from './logger.js';
 import { redactUrl } from './redact-url.js';
@@ -35,7 +36,13 @@ export class NotConnectedError extends Error {
   }
 }
 
-/** The broker answered a QoS 1 publish with an error reason code (MQTT 5), e.g. 135 "Not authorized" from an ACL. */
+/** MQTT 5 reason code "Packet too large". */
+export const PACKET_TOO_LARGE = 149;
+
+/**
+ * The broker answered a QoS 1 publish with an error reason code (MQTT 5), e.g. 135 "Not authorized" from an
+ * ACL; or the message is larger than the broker's Maximum Packet Size and was not sent (PACKET_TOO_LARGE).
+ */
 export class PublishRefusedError extends Error {
   constructor(readonly topic: string, readonly reasonCode: number, reason: string) {
     super(`the broker refused the message on ${topic}: ${reason}`);
@@ -91,7 +98,6 @@ export class MqttConnection {
     this.client = client;
     client.on('connect', (connack) => {
       this.connects++;
-      this.backoff.reset();
       this.log.connected();
       this.maxPacketSize = connack.properties?.maximumPacketSize;
       this.logger.info(this.connects === 1 ? 'connected to broker' : 'reconnected to broker', {
@@ -110,7 +116,9 @@ export class MqttConnection {
       // end() would wait for them and never close the socket. Removing them calls back with an error.
       for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
       if (this.stopping) return;
-      this.log.closed();
+      // A connection the broker keeps closing soon after accepting it (a message over its packet limit) is
+      // retried ever more slowly, as a refused one is, instead of five times a second.
+      if (this.log.closed()) this.backoff.reset();
       const delay = this.backoff.next();
       this.logger.debug('connection closed; reconnecting', { inMs: delay });
       clearTimeout(this.retryTimer);
@@ -125,6 +133,11 @@ export class MqttConnection {
   publish(topic: string, payload: Buffer | string, options: IClientPublishOptions = {}): Promise<void> {
     const client = this.client;
     if (!client?.connected) return Promise.reject(new NotConnectedError());
+    const limit = this.maxPacketSize;
+    if (limit !== undefined && publishOverhead(topic) + Buffer.byteLength(payload) > limit) {
+      // Sent, it would make the broker drop the connection, and every reconnect would send it again.
+      return Promise.reject(new PublishRefusedError(topic, PACKET_TOO_LARGE, `${Buffer.byteLength(payload)} bytes, too large for the broker's Maximum Packet Size of ${limit}`));
+    }
     return new Promise((resolve, reject) => {
       client.publish(topic, payload, options, (error) => {
         if (!error) return resolve();
