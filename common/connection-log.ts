@@ -23,6 +23,7 @@ export class ConnectionLog {
   private errorThisAttempt = false;
   private shortLivedInARow = 0;
   private closedUnacceptedInARow = 0;
+  private timeoutsInARow = 0;
 
   constructor(
     private readonly logger: Logger,
@@ -35,12 +36,25 @@ export class ConnectionLog {
     this.connectedAt = this.now();
     this.stable = false;
     this.closedUnacceptedInARow = 0;
+    this.timeoutsInARow = 0;
   }
 
   error(error: Error & { code?: string | number }): void {
     this.checkStable();
     this.errorThisAttempt = true;
     this.warnOnce(error.message, { error: error.message, hint: connectionHint(error, { caFile: this.caFile }) });
+  }
+
+  /** An attempt got no CONNACK within its time limit: one can be a loaded machine, several in a row are worth a line. */
+  timedOut(limitMs: number): void {
+    this.checkStable();
+    this.errorThisAttempt = true;
+    if (++this.timeoutsInARow === WARN_AFTER) {
+      this.warnOnce('timed out', {
+        error: `no answer from the broker within the connect timeout, ${WARN_AFTER} times in a row (the last one ${limitMs} ms)`,
+        hint: 'the broker host or the network is down, or something swallows the connection (a firewall that drops instead of refusing); retrying with longer time limits',
+      });
+    }
   }
 
   /** Call on every close. Returns whether the connection had lasted, so the reconnect backoff may start over. */

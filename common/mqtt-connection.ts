@@ -3,7 +3,7 @@ import { publishOverhead } from '../protocol/packet-size.js';
 import { ConnectionLog } from './connection-log.js';
 import type { Logger } from './logger.js';
 import { redactUrl } from './redact-url.js';
-import { RECONNECT_MAX_MS, RECONNECT_MIN_MS, ReconnectBackoff } from './reconnect-backoff.js';
+import { ConnectTimeout, RECONNECT_MAX_MS, RECONNECT_MIN_MS, ReconnectBackoff } from './reconnect-backoff.js';
 import type { TlsMaterial } from './tls-files.js';
 
 export interface MqttConnectionOptions {
@@ -60,6 +60,9 @@ export class MqttConnection {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly backoff: ReconnectBackoff;
+  private readonly attemptTimeout = new ConnectTimeout();
+  /** The current attempt ran out of time (MQTT.js's "connack timeout"). */
+  private timedOut = false;
   private readonly log: ConnectionLog;
   /** Maximum Packet Size from the last CONNACK (MQTT 5), if the broker sent one. */
   maxPacketSize: number | undefined;
@@ -83,8 +86,8 @@ export class MqttConnection {
       protocolVersion: o.protocolVersion,
       clean: true,
       keepalive: o.keepaliveS ?? 10,
-      // A connection attempt that a dead network swallows must not hold up the next one for long.
-      connectTimeout: 5_000,
+      // A connection attempt that the network or a loaded machine swallows must not hold up the next one.
+      connectTimeout: this.attemptTimeout.ms,
       reconnectPeriod: 0, // we schedule reconnects ourselves, with backoff and jitter
       queueQoSZero: false,
       resubscribe: false, // onConnect subscribes again, so the set of topics has one owner
@@ -98,6 +101,7 @@ export class MqttConnection {
     this.client = client;
     client.on('connect', (connack) => {
       this.connects++;
+      this.attemptTimeout.reset();
       this.log.connected();
       this.maxPacketSize = connack.properties?.maximumPacketSize;
       this.logger.info(this.connects === 1 ? 'connected to broker' : 'reconnected to broker', {
@@ -108,7 +112,9 @@ export class MqttConnection {
       o.onConnect?.(connack);
     });
     client.on('message', (topic, payload, packet) => o.onMessage?.(topic, payload, packet.retain));
-    client.on('error', (error) => this.log.error(error));
+    client.on('error', (error) => {
+      if (error.message === 'connack timeout') { this.timedOut = true; this.log.timedOut(this.attemptTimeout.ms); } else this.log.error(error);
+    });
     client.on('close', () => {
       // MQTT.js answers the QoS 1 publishes (and subscribes) of a connection the peer closed only by resending
       // them after a reconnect, and reconnect() starts with empty stores, so it never does. Left alone they
@@ -119,12 +125,18 @@ export class MqttConnection {
       // A connection the broker keeps closing soon after accepting it (a message over its packet limit) is
       // retried ever more slowly, as a refused one is, instead of five times a second.
       if (this.log.closed()) this.backoff.reset();
-      const delay = this.backoff.next();
-      this.logger.debug('connection closed; reconnecting', { inMs: delay });
+      // An attempt that ran out of time has waited already: the next one starts at once, with a longer limit.
+      const timedOut = this.timedOut;
+      this.timedOut = false;
+      if (timedOut) this.attemptTimeout.ranOut();
+      const delay = timedOut ? 0 : this.backoff.next();
+      this.logger.debug('connection closed; reconnecting', { inMs: delay, attemptTimeoutMs: this.attemptTimeout.ms });
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
-        if (!this.stopping && !client.connected) client.reconnect();
+        if (this.stopping || client.connected) return;
+        client.options.connectTimeout = this.attemptTimeout.ms;
+        client.reconnect();
       }, delay);
     });
   }
