@@ -1,12 +1,14 @@
 import crypto from 'node:crypto';
+import { EXIT_CONFIG } from '../common/cli-runner.js';
 import type { Logger } from '../common/logger.js';
-import { MqttConnection, PublishRefusedError } from '../common/mqtt-connection.js';
+import { MqttConnection, PACKET_TOO_LARGE, PublishRefusedError } from '../common/mqtt-connection.js';
 import type { TlsMaterial } from '../common/tls-files.js';
 import { parseControlRequest, type ControlChanges, type ControlRequest, type ControlResult } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/header.js';
 import type { CameraInfo } from '../protocol/messages.js';
 import { cameraTopic, type TopicKind } from '../protocol/topics.js';
 import { AdaptiveQuality } from './adaptive-quality.js';
+import { packetLimitProblem } from './broker-packet-limit.js';
 import { CameraControl, ChangeRejected, type ExactSettings } from './camera-control.js';
 import type { FrameSource } from './capture/frame-source.js';
 import type { CaptureSettings } from './capture/registry.js';
@@ -18,6 +20,7 @@ import { discoveryMessages } from './homeassistant.js';
 import { noLifecycle, type LifecycleReporter } from './lifecycle.js';
 import { FrameProcessor } from './processing/frame-processor.js';
 import { outputSizeOf, planProcessing } from './processing/processing-plan.js';
+import { ignoreRetainedControl } from './retained-control.js';
 import { SnapshotPublisher } from './snapshot-publisher.js';
 import { StallWatch, type StallChange } from './stall-watch.js';
 import { StreamStats } from './stream-stats.js';
@@ -84,8 +87,8 @@ export class Agent {
         tls: deps.tls,
         caFile: config.caFile,
         will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
-        onConnect: () => this.announce(),
-        onMessage: (topic, payload) => { if (topic === this.topics.set) void this.handleControl(payload); },
+        onConnect: () => this.onConnected(),
+        onMessage: (topic, payload, retained) => { if (topic === this.topics.set) void this.handleControl(payload, retained); },
       },
       logger.child('mqtt'),
     );
@@ -155,6 +158,11 @@ export class Agent {
       await this.stop().catch(() => undefined);
       throw error;
     }
+    if (this.stopped) {
+      // Stopped while the camera was starting (a broker refused at connect): its stop came too early.
+      await this.camera.stop();
+      return;
+    }
     this.stall.start();
     this.timers.push(setInterval(() => this.publishStats(), config.statsInterval * 1000));
     if (this.adaptive) {
@@ -220,6 +228,15 @@ export class Agent {
     return outputSizeOf(plan, fromSource);
   }
 
+  /** A broker whose packet limit is too small for the agent is refused (exit code 2) rather than looped on. */
+  private onConnected(): void {
+    const problem = packetLimitProblem(this.connection.maxPacketSize, this.topics.frame, { topic: this.topics.info, payload: JSON.stringify(this.info()) });
+    if (!problem) return this.announce();
+    this.deps.logger.error('the broker\'s Maximum Packet Size is too small for the agent; stopping', { maxPacketSize: this.connection.maxPacketSize, needed: problem.needed, hint: problem.hint });
+    process.exitCode = EXIT_CONFIG;
+    void this.stop();
+  }
+
   /** Retained state, sent again on every connect so a restarted broker learns it anew. */
   private announce(): void {
     const { config } = this.deps;
@@ -241,11 +258,12 @@ export class Agent {
     void this.connection.publish(this.topics.info, Buffer.from(JSON.stringify(this.info())), { qos: 1, retain: true }).catch((error: Error) => this.onRefused(error));
   }
 
-  /** A broker ACL refusing our own topics is a deployment mistake worth one line per topic, not silence. */
+  /** A broker ACL refusing our own topics (or a packet limit) is a deployment mistake worth one line per topic, not silence. */
   private onRefused(error: Error): void {
     if (!(error instanceof PublishRefusedError) || this.refusalsLogged.has(error.topic)) return;
     this.refusalsLogged.add(error.topic);
-    this.deps.logger.warn('the broker refused a message: check that the ACL lets this account write its camera\'s topics', { topic: error.topic, reason: error.message });
+    const advice = error.reasonCode === PACKET_TOO_LARGE ? 'not sent: raise the broker\'s max_packet_size' : 'check that the ACL lets this account write its camera\'s topics';
+    this.deps.logger.warn(`the broker refused a message: ${advice}`, { topic: error.topic, reason: error.message });
   }
 
   private onStallChange(change: StallChange): void {
@@ -261,7 +279,9 @@ export class Agent {
   }
 
   /** A `set` request: validate, apply, answer on `result`. Never throws. */
-  private async handleControl(payload: Buffer): Promise<void> {
+  private async handleControl(payload: Buffer, retained: boolean): Promise<void> {
+    if (payload.length === 0) return; // how a retained message is cleared: no request
+    if (retained) return ignoreRetainedControl(this.connection, this.topics.set, payload.length, this.deps.logger);
     const parsed = parseControlRequest(payload);
     let result: ControlResult;
     if (!parsed.ok) {

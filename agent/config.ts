@@ -3,6 +3,7 @@ import { brokerAccountOptions } from '../common/broker-account-options.js';
 import { opt, type OptionValues } from '../common/options.js';
 import { DEFAULT_PREFIX, PREFIX_PATTERN, CAMERA_ID_PATTERN } from '../protocol/topics.js';
 import { HEADER_LENGTH } from '../protocol/header.js';
+import { MIN_CHUNK_SIZE } from '../protocol/packet-size.js';
 import { LOG_LEVELS } from '../common/logger.js';
 import type { CaptureSettings } from './capture/registry.js';
 import type { ExactSettings } from './camera-control.js';
@@ -39,7 +40,7 @@ export const agentOptions = {
   exposure: opt.optionalString({ description: 'Camera exposure mode (rpicam: normal, sport, long; raspistill: auto, night, sports, ...). Not for v4l2.', arg: 'MODE' }),
   awb: opt.optionalString({ description: 'Camera white balance mode (rpicam: auto, daylight, cloudy, tungsten, ...; raspistill: auto, sun, cloud, ...). Not for v4l2.', arg: 'MODE' }),
   ev: opt.number({ description: 'Exposure compensation in stops (rpicam -10..10, raspistill about -1.7..1.7). Not for v4l2.', arg: 'STOPS', min: -10, max: 10 }, 0),
-  chunkSize: opt.integer({ description: `Largest chunk message in bytes (header of ${HEADER_LENGTH} bytes included). Lowered automatically to the broker's Maximum Packet Size over MQTT 5.`, arg: 'BYTES', min: HEADER_LENGTH + 1, max: 256 * 1024 * 1024 }, 128 * 1024),
+  chunkSize: opt.integer({ description: `Largest chunk message in bytes (header of ${HEADER_LENGTH} bytes included; why at least ${MIN_CHUNK_SIZE}: docs/PROTOCOL.md §2.2). Lowered automatically to the broker's Maximum Packet Size over MQTT 5; the agent stops (exit code 2) when that limit leaves less than ${MIN_CHUNK_SIZE} bytes.`, arg: 'BYTES', min: MIN_CHUNK_SIZE, max: 256 * 1024 * 1024 }, 128 * 1024),
   qos: opt.enum({ description: 'MQTT QoS for chunks (0 drops under load, 1 retries).', values: ['0', '1'] as const }, '0'),
   mqttVersion: opt.enum({ description: 'MQTT protocol version: 5, or 4 for MQTT 3.1.1 brokers.', values: ['4', '5'] as const }, '5'),
   frameExpiry: opt.integer({ description: 'MQTT 5 message expiry of chunks in seconds, so stale frames are not delivered late.', arg: 'SECONDS', min: 1, max: 3600 }, 2),

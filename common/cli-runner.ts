@@ -1,5 +1,5 @@
 import { ConfigError, helpText, parseOptions, type OptionTable, type ParsedCommandLine } from './options.js';
-import { refusePasswordInFlagUrl, resolvePassword } from './password.js';
+import { refusePasswordInFlagUrl, refusePasswordWithoutUsername, resolvePassword } from './password.js';
 import { loadTlsFiles, type TlsFileOptions, type TlsMaterial } from './tls-files.js';
 import { packageVersion } from './version.js';
 
@@ -79,6 +79,7 @@ export interface ProgramDescription<S extends OptionTable> {
 
 /** Options every broker client has (common/broker-account-options.ts plus --broker). */
 interface BrokerClientValues extends TlsFileOptions {
+  username?: string;
   password?: string;
   passwordFile?: string;
 }
@@ -92,7 +93,8 @@ export interface BrokerClientStart<S extends OptionTable> {
 
 /**
  * The start both programs share: parse flags, environment and config file; answer --help and --version
- * (undefined: nothing to run); refuse a password in a --broker URL; read the password and the TLS files.
+ * (undefined: nothing to run); refuse a password in a --broker URL, or one without a user name; read the
+ * password and the TLS files.
  * Every problem is a ConfigError, which runCli turns into one line and exit code 2.
  */
 export function startBrokerClient<S extends OptionTable>(description: ProgramDescription<S>, argv: readonly string[], env: NodeJS.ProcessEnv): BrokerClientStart<S> | undefined {
@@ -102,5 +104,7 @@ export function startBrokerClient<S extends OptionTable>(description: ProgramDes
   if (parsed.version) { process.stdout.write(`${program} ${packageVersion()}\n`); return undefined; }
   const values = parsed.values as unknown as BrokerClientValues;
   refusePasswordInFlagUrl(values.broker, parsed.origin.broker ?? 'default', `${envPrefix}PASSWORD`);
-  return { parsed, password: resolvePassword(values.password, values.passwordFile), tls: loadTlsFiles(values) };
+  const password = resolvePassword(values.password, values.passwordFile);
+  refusePasswordWithoutUsername(password, values.username, values.broker, envPrefix);
+  return { parsed, password, tls: loadTlsFiles(values) };
 }

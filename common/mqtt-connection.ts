@@ -1,7 +1,9 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from 'mqtt';
-import { connectionHint } from './connection-errors.js';
+import { publishOverhead } from '../protocol/packet-size.js';
+import { ConnectionLog } from './connection-log.js';
 import type { Logger } from './logger.js';
-import { RECONNECT_MAX_MS, RECONNECT_MIN_MS, ReconnectBackoff } from './reconnect-backoff.js';
+import { redactUrl } from './redact-url.js';
+import { ConnectTimeout, RECONNECT_MAX_MS, RECONNECT_MIN_MS, ReconnectBackoff } from './reconnect-backoff.js';
 import type { TlsMaterial } from './tls-files.js';
 
 export interface MqttConnectionOptions {
@@ -24,7 +26,8 @@ export interface MqttConnectionOptions {
   maximumPacketSize?: number;
   /** Called on every (re)connect, before anything else is published: retained state, subscriptions. */
   onConnect?: (connack: IConnackPacket) => void;
-  onMessage?: (topic: string, payload: Buffer) => void;
+  /** `retained`: the broker sent a stored retained message (one that was there before this subscription). */
+  onMessage?: (topic: string, payload: Buffer, retained: boolean) => void;
   /**
    * Disable Nagle's algorithm on the socket (TCP_NODELAY). For a sender that writes each message whole: with
    * Nagle, a message's last small segment waits for the acknowledgement of an earlier small one, which on a
@@ -44,7 +47,13 @@ export class NotConnectedError extends Error {
   }
 }
 
-/** The broker answered a QoS 1 publish with an error reason code (MQTT 5), e.g. 135 "Not authorized" from an ACL. */
+/** MQTT 5 reason code "Packet too large". */
+export const PACKET_TOO_LARGE = 149;
+
+/**
+ * The broker answered a QoS 1 publish with an error reason code (MQTT 5), e.g. 135 "Not authorized" from an
+ * ACL; or the message is larger than the broker's Maximum Packet Size and was not sent (PACKET_TOO_LARGE).
+ */
 export class PublishRefusedError extends Error {
   constructor(readonly topic: string, readonly reasonCode: number, reason: string) {
     super(`the broker refused the message on ${topic}: ${reason}`);
@@ -62,13 +71,17 @@ export class MqttConnection {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly backoff: ReconnectBackoff;
-  private lastError = '';
+  private readonly attemptTimeout = new ConnectTimeout();
+  /** The current attempt ran out of time (MQTT.js's "connack timeout"). */
+  private timedOut = false;
+  private readonly log: ConnectionLog;
   /** Maximum Packet Size from the last CONNACK (MQTT 5), if the broker sent one. */
   maxPacketSize: number | undefined;
   connects = 0;
 
   constructor(private readonly options: MqttConnectionOptions, private readonly logger: Logger) {
     this.backoff = new ReconnectBackoff(options.reconnectMinMs ?? RECONNECT_MIN_MS, options.reconnectMaxMs ?? RECONNECT_MAX_MS);
+    this.log = new ConnectionLog(logger, redactUrl(options.url), options.caFile);
   }
 
   get connected(): boolean {
@@ -84,8 +97,8 @@ export class MqttConnection {
       protocolVersion: o.protocolVersion,
       clean: true,
       keepalive: o.keepaliveS ?? 10,
-      // A connection attempt that a dead network swallows must not hold up the next one for long.
-      connectTimeout: 5_000,
+      // A connection attempt that the network or a loaded machine swallows must not hold up the next one.
+      connectTimeout: this.attemptTimeout.ms,
       reconnectPeriod: 0, // we schedule reconnects ourselves, with backoff and jitter
       queueQoSZero: false,
       resubscribe: false, // onConnect subscribes again, so the set of topics has one owner
@@ -100,8 +113,8 @@ export class MqttConnection {
     this.client = client;
     client.on('connect', (connack) => {
       this.connects++;
-      this.backoff.reset();
-      this.lastError = '';
+      this.attemptTimeout.reset();
+      this.log.connected();
       this.maxPacketSize = connack.properties?.maximumPacketSize;
       if (o.noDelay) (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.logger.info(this.connects === 1 ? 'connected to broker' : 'reconnected to broker', {
@@ -111,13 +124,9 @@ export class MqttConnection {
       });
       o.onConnect?.(connack);
     });
-    client.on('message', (topic, payload) => o.onMessage?.(topic, payload));
+    client.on('message', (topic, payload, packet) => o.onMessage?.(topic, payload, packet.retain));
     client.on('error', (error) => {
-      // Logged once per distinct reason so a broker that stays down does not flood the journal.
-      if (error.message !== this.lastError) {
-        this.logger.warn('broker connection problem', { url: redactUrl(o.url), error: error.message, hint: connectionHint(error, { caFile: o.caFile }) });
-      }
-      this.lastError = error.message;
+      if (error.message === 'connack timeout') { this.timedOut = true; this.log.timedOut(this.attemptTimeout.ms); } else this.log.error(error);
     });
     client.on('close', () => {
       // MQTT.js answers the QoS 1 publishes (and subscribes) of a connection the peer closed only by resending
@@ -126,12 +135,21 @@ export class MqttConnection {
       // end() would wait for them and never close the socket. Removing them calls back with an error.
       for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
       if (this.stopping) return;
-      const delay = this.backoff.next();
-      this.logger.debug('connection closed; reconnecting', { inMs: delay });
+      // A connection the broker keeps closing soon after accepting it (a message over its packet limit) is
+      // retried ever more slowly, as a refused one is, instead of five times a second.
+      if (this.log.closed()) this.backoff.reset();
+      // An attempt that ran out of time has waited already: the next one starts at once, with a longer limit.
+      const timedOut = this.timedOut;
+      this.timedOut = false;
+      if (timedOut) this.attemptTimeout.ranOut();
+      const delay = timedOut ? 0 : this.backoff.next();
+      this.logger.debug('connection closed; reconnecting', { inMs: delay, attemptTimeoutMs: this.attemptTimeout.ms });
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
-        if (!this.stopping && !client.connected) client.reconnect();
+        if (this.stopping || client.connected) return;
+        client.options.connectTimeout = this.attemptTimeout.ms;
+        client.reconnect();
       }, delay);
     });
   }
@@ -140,6 +158,11 @@ export class MqttConnection {
   publish(topic: string, payload: Buffer | string, options: IClientPublishOptions = {}): Promise<void> {
     const client = this.client;
     if (!client?.connected) return Promise.reject(new NotConnectedError());
+    const limit = this.maxPacketSize;
+    if (limit !== undefined && publishOverhead(topic) + Buffer.byteLength(payload) > limit) {
+      // Sent, it would make the broker drop the connection, and every reconnect would send it again.
+      return Promise.reject(new PublishRefusedError(topic, PACKET_TOO_LARGE, `${Buffer.byteLength(payload)} bytes, too large for the broker's Maximum Packet Size of ${limit}`));
+    }
     return new Promise((resolve, reject) => {
       client.publish(topic, payload, options, (error) => {
         if (!error) return resolve();
@@ -175,16 +198,5 @@ export class MqttConnection {
       const timer = setTimeout(() => { client.stream?.destroy(); resolve(); }, 2000);
       client.end(false, {}, () => { clearTimeout(timer); resolve(); });
     });
-  }
-}
-
-/** The URL without credentials, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return '(unparseable URL)';
   }
 }

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
+import { readConfigFile } from './config-file.js';
+import { redactUrl } from './redact-url.js';
 
 /**
  * One declarative table of options per program. From it come the typed values, the defaults, the
@@ -89,7 +88,7 @@ export function parseOptions<S extends OptionTable>(table: S, input: ParseInput)
     const token = argv[i]!;
     if (token === '--help' || token === '-h') { help = true; continue; }
     if (token === '--version' || token === '-V') { version = true; continue; }
-    if (!token.startsWith('--')) { problems.push(`unexpected argument "${token}": options start with --, see --help`); continue; }
+    if (!token.startsWith('--')) { problems.push(`unexpected argument "${redactUrl(token)}": options start with --, see --help`); continue; }
     const eq = token.indexOf('=');
     let flag = eq > 0 ? token.slice(0, eq) : token;
     let inline = eq > 0 ? token.slice(eq + 1) : undefined;
@@ -135,7 +134,7 @@ export function parseOptions<S extends OptionTable>(table: S, input: ParseInput)
   let fromFile: Record<string, unknown> = {};
   if (configFile && !help && !version) {
     try {
-      fromFile = readConfigFile(configFile);
+      fromFile = readConfigFile(configFile, Object.keys(table));
     } catch (error) {
       problems.push((error as Error).message);
     }
@@ -172,30 +171,11 @@ function splitList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new Error(`config file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check the path given to --config`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = /\.json$/i.test(path.extname(file)) ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    // Only the parser's first line, and never its excerpt of the text: the file may hold the password.
-    const reason = (error as Error).message.split('\n')[0]!.replace(/,\s*(\.\.\.)?".*$/, '').replace(/Unexpected token '.*'/, 'unexpected character');
-    throw new Error(`config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${reason}`);
-  }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${file} must hold a mapping of option names to values`);
-  return parsed as Record<string, unknown>;
-}
-
 type Converted = unknown | { problem: string };
 
 function convert(spec: OptionSpec<unknown>, raw: unknown): Converted {
-  const shown = spec.secret ? 'a value that is not shown (secret)' : typeof raw === 'string' ? `"${raw}"` : JSON.stringify(raw);
+  // A URL's password is masked even in a value that fails its check (a broker URL with a typo).
+  const shown = spec.secret ? 'a value that is not shown (secret)' : typeof raw === 'string' ? `"${redactUrl(raw)}"` : JSON.stringify(raw);
   switch (spec.kind) {
     case 'string': {
       if (typeof raw !== 'string' && typeof raw !== 'number') return { problem: `expected text, got ${shown}` };

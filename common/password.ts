@@ -31,3 +31,22 @@ export function refusePasswordInFlagUrl(broker: string, origin: 'flag' | 'env' |
     throw new ConfigError([`--broker: the URL holds a password, which would show in ps; give the user name with --username and the password in ${passwordEnv} or passwordFile`]);
   }
 }
+
+/**
+ * MQTT sends a password only together with a user name (MQTT 3.1.1 forbids one without the other, and
+ * MQTT.js will not send it over MQTT 5 either): without this check the connection would be dropped before
+ * it reaches the broker, again and again, with nothing in the log at the default level.
+ */
+export function refusePasswordWithoutUsername(password: string | undefined, username: string | undefined, broker: string, envPrefix: string): void {
+  let inUrl = { username: '', password: '' };
+  try {
+    inUrl = new URL(broker);
+  } catch {
+    // the URL pattern check reports malformed URLs
+  }
+  const hasPassword = password !== undefined || inUrl.password !== '';
+  const hasUsername = username !== undefined || inUrl.username !== '';
+  if (hasPassword && !hasUsername) {
+    throw new ConfigError([`username is not set but a password is: MQTT sends a password only with a user name; set username (--username or ${envPrefix}USERNAME), or remove the password`]);
+  }
+}

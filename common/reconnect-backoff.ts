@@ -29,3 +29,34 @@ export class ReconnectBackoff {
     this.attempt = 0;
   }
 }
+
+/**
+ * Shortest and longest time one connection attempt may take, from opening the socket to the broker's
+ * CONNACK. A short first limit matters under load: a SYN the loaded machine drops is retried by the kernel
+ * only after 1 s, then 3 s and 7 s, so an attempt could hang for seconds (or MQTT.js's whole connect timeout)
+ * while a fresh attempt would get through at once. Each attempt that runs out doubles the limit, so a slow
+ * link (a long round trip, a slow TLS handshake) still connects on a later attempt.
+ */
+export const CONNECT_TIMEOUT_MIN_MS = 1000;
+export const CONNECT_TIMEOUT_MAX_MS = 5000;
+
+/** The time limit of the next connection attempt: doubles after each attempt that ran out, back to the minimum on success. */
+export class ConnectTimeout {
+  private current: number;
+
+  constructor(private readonly minMs = CONNECT_TIMEOUT_MIN_MS, private readonly maxMs = CONNECT_TIMEOUT_MAX_MS) {
+    this.current = minMs;
+  }
+
+  get ms(): number {
+    return this.current;
+  }
+
+  ranOut(): void {
+    this.current = Math.min(this.maxMs, this.current * 2);
+  }
+
+  reset(): void {
+    this.current = this.minMs;
+  }
+}

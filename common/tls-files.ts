@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import tls from 'node:tls';
 import { ConfigError } from './options.js';
+import { redactUrl } from './redact-url.js';
 
 /** The TLS file options both programs share (PEM files). */
 export interface TlsFileOptions {
@@ -42,7 +43,7 @@ export function loadTlsFiles(options: TlsFileOptions): TlsMaterial | undefined {
 
   if (!/^(mqtts|wss):/i.test(options.broker)) {
     const fields = [['caFile', options.caFile], ['certFile', options.certFile], ['keyFile', options.keyFile]].filter(([, v]) => v !== undefined).map(([k]) => k);
-    problems.push(`${fields.join(', ')} set but broker ${options.broker.replace(/\/\/[^@/]*@/, '//')} does not use TLS: use mqtts:// (or wss://), or remove the TLS files`);
+    problems.push(`${fields.join(', ')} set but broker ${redactUrl(options.broker)} does not use TLS: use mqtts:// (or wss://), or remove the TLS files`);
   }
   if ((options.certFile === undefined) !== (options.keyFile === undefined)) {
     problems.push(options.certFile === undefined ? 'keyFile is set without certFile: a client certificate needs both' : 'certFile is set without keyFile: a client certificate needs both');

@@ -21,3 +21,12 @@ export function effectiveChunkPayload(configuredChunkSize: number, topic: string
   if (fromBroker < 1) throw new RangeError(`the broker's Maximum Packet Size of ${brokerMaxPacketSize} bytes leaves no room for a chunk`);
   return Math.min(fromConfig, fromBroker);
 }
+
+/**
+ * The smallest chunk message a sender should use, header included (docs/PROTOCOL.md §2.2). Every chunk is
+ * one MQTT message, and below about a kilobyte the cost per message (the sender's, the broker's and the
+ * receiver's) outweighs the bytes: an 8 MiB frame, the receivers' default limit, is then already 8,491
+ * chunks (the header allows 65,535), which must all arrive within the receivers' 2 s frame timeout. Tiny
+ * chunks stalled the agent outright, and the acknowledged tail chunk (36 + 64 bytes) must fit as well.
+ */
+export const MIN_CHUNK_SIZE = 1024;

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { MqttConnection } from '../common/mqtt-connection.js';
+import { redactUrl } from '../common/redact-url.js';
 import type { ControlResult } from '../protocol/control.js';
 import type { TlsMaterial } from '../common/tls-files.js';
 import { receiverSubscriptions } from '../protocol/topics.js';
@@ -105,7 +106,7 @@ export class Viewer {
     this.url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     this.sweepTimer = setInterval(() => this.receiver.reassembler.sweep(), 250);
     this.connection.start();
-    logger.info('viewer started', { page: this.url, broker: config.broker.replace(/\/\/[^@/]*@/, '//***@') });
+    logger.info('viewer started', { page: this.url, broker: redactUrl(config.broker) });
     if (!isLoopbackHost(host)) {
       logger.warn('the page is reachable from other computers on the network: it has no login', { listen: config.listen, answersTo: this.web.hostNames.join(',') });
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RECONNECT_MAX_MS, RECONNECT_MIN_MS, ReconnectBackoff } from '../../common/reconnect-backoff.js';
+import { CONNECT_TIMEOUT_MAX_MS, CONNECT_TIMEOUT_MIN_MS, ConnectTimeout, RECONNECT_MAX_MS, RECONNECT_MIN_MS, ReconnectBackoff } from '../../common/reconnect-backoff.js';
 import { connectionHint } from '../../common/connection-errors.js';
 
 test('reconnect backoff: exponential, jittered into [½, 1] of the step, never above the ceiling that keeps resume within 2 s', () => {
@@ -30,4 +30,15 @@ test('connection hints name the fix for TLS, login and address problems', () => 
   assert.match(connectionHint(e('Connection refused: Bad User Name or Password', 134))!, /user name or password/);
   assert.match(connectionHint(e('connect ECONNREFUSED 127.0.0.1:1883', 'ECONNREFUSED'))!, /nothing listens/);
   assert.equal(connectionHint(e('Keepalive timeout', 'X')), undefined);
+});
+
+test('connection attempt time limit: 1 s first, so a lost attempt costs little; doubling to 5 s for slow links; back to 1 s once connected', () => {
+  assert.equal(CONNECT_TIMEOUT_MIN_MS, 1000);
+  assert.ok(CONNECT_TIMEOUT_MAX_MS <= 5000, 'never longer than the 5 s an attempt could take before');
+  const limit = new ConnectTimeout();
+  const seen = [limit.ms];
+  for (let i = 0; i < 4; i++) { limit.ranOut(); seen.push(limit.ms); }
+  assert.deepEqual(seen, [1000, 2000, 4000, 5000, 5000]);
+  limit.reset();
+  assert.equal(limit.ms, 1000);
 });

@@ -7,11 +7,13 @@ import { listenOnLoopback } from './loopback.js';
  * moving bytes without closing anything, so both ends hold a silent half-open connection (Wi-Fi gone),
  * and new connections are accepted but get no answer. `restore()` forwards again: frozen links carry on
  * where they stopped (and die then if the far end gave up meanwhile), held connections reach the broker.
+ * `swallowNext()` loses the next connection attempts for good (a SYN that a loaded machine drops).
  */
 export class FaultProxy {
   private server: net.Server | undefined;
   private readonly links = new Set<Link>();
   private mode: 'forward' | 'cut' | 'frozen' = 'forward';
+  private toSwallow = 0;
   port = 0;
   accepted = 0;
 
@@ -48,6 +50,14 @@ export class FaultProxy {
     for (const link of [...this.links]) link.thaw(this.target);
   }
 
+  /**
+   * The next `count` connections are accepted and then ignored for good, even after restore(): an attempt
+   * lost on its way, which only the client's own time limit ends. Other connections are not affected.
+   */
+  swallowNext(count = 1): void {
+    this.toSwallow = count;
+  }
+
   async stop(): Promise<void> {
     for (const link of [...this.links]) link.reset();
     const server = this.server;
@@ -60,6 +70,7 @@ export class FaultProxy {
     if (this.mode === 'cut') { client.resetAndDestroy(); return; }
     const link = new Link(client, () => this.links.delete(link));
     this.links.add(link);
+    if (this.toSwallow > 0) { this.toSwallow--; link.swallow(); return; }
     if (this.mode === 'frozen') link.freeze();
     else link.thaw(this.target);
   }
@@ -71,6 +82,7 @@ class Link {
   /** Bytes from a client that arrived while no broker connection existed yet (frozen at accept time). */
   private held: Buffer[] = [];
   private frozen = false;
+  private swallowed = false;
   private closed = false;
 
   constructor(private readonly client: net.Socket, private readonly onClosed: () => void) {
@@ -93,8 +105,14 @@ class Link {
     if (this.upstream) { this.client.pause(); this.upstream.pause(); }
   }
 
+  /** Frozen for good: restore() does not bring it back. */
+  swallow(): void {
+    this.swallowed = true;
+    this.freeze();
+  }
+
   thaw(target: { host: string; port: number }): void {
-    if (this.closed) return;
+    if (this.closed || this.swallowed) return;
     this.frozen = false;
     if (!this.upstream) this.connect(target);
     this.client.resume();

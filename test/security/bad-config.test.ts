@@ -28,6 +28,11 @@ before(() => {
     'secret-type.yaml': `password: [${SECRET}]\n`,
     'not-a-mapping.yaml': '- fps\n- 10\n',
     'not-pem.txt': 'this is not a certificate\n',
+    // YAML reads a value starting with ! as a tag and one starting with * as an alias: the library printed
+    // the first (whole line) and ran with an empty password, and quoted the second in its error.
+    'secret-tag.yaml': `username: garden\npassword: !${SECRET}\n`,
+    'secret-alias.yaml': `username: garden\npassword: *${SECRET}\n`,
+    'password-only': `${SECRET}\n`,
   };
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
 });
@@ -65,7 +70,9 @@ const CASES: Case[] = [
   { name: 'file: quality out of range', program: 'agent', args: () => ['--config', f('out-of-range.yaml')], line: /"quality" in .*out-of-range\.yaml: 101 is out of range; use 1 to 100/ },
   { name: 'flag: keepalive 0', program: 'agent', args: () => ['--keepalive', '0'], line: /--keepalive: 0 is out of range; use 1 to 3600/ },
   { name: 'flag: stall timeout too short', program: 'agent', args: () => ['--stall-timeout', '0.1'], line: /--stall-timeout: 0\.1 is out of range; use 0\.5 to 3600/ },
-  { name: 'flag: chunk smaller than its header', program: 'agent', args: () => ['--chunk-size', '36'], line: /--chunk-size: 36 is out of range; use 37 to/ },
+  { name: 'flag: chunk smaller than its header', program: 'agent', args: () => ['--chunk-size', '36'], line: /--chunk-size: 36 is out of range; use 1024 to/ },
+  { name: 'flag: chunk below the smallest sensible size', program: 'agent', args: () => ['--chunk-size', '40'], line: /--chunk-size: 40 is out of range; use 1024 to/ },
+  { name: 'env: chunk too small for the tail chunk', program: 'agent', args: () => [], env: { PICAM_CHUNK_SIZE: '99' }, line: /PICAM_CHUNK_SIZE: 99 is out of range; use 1024 to/ },
   { name: 'flag: qos 2', program: 'agent', args: () => ['--qos', '2'], line: /--qos: "2" is not allowed; use one of 0, 1/ },
   { name: 'env: unknown MQTT version', program: 'viewer', args: () => [], env: { PICAM_VIEWER_MQTT_VERSION: '3' }, line: /PICAM_VIEWER_MQTT_VERSION: "3" is not allowed; use one of 4, 5/ },
   { name: 'flag: camera id with a space', program: 'agent', args: () => ['--camera-id', 'bad id'], line: /--camera-id: "bad id" is not made of letters, digits, _ and -/ },
@@ -93,6 +100,14 @@ const CASES: Case[] = [
   { name: 'password inside a --broker URL', program: 'viewer', args: () => ['--broker', `mqtt://viewer:${SECRET}@127.0.0.1:1883`], line: /--broker: the URL holds a password, which would show in ps; .* PICAM_VIEWER_PASSWORD or passwordFile/ },
   { name: 'password of the wrong type in a file', program: 'agent', args: () => ['--config', f('secret-type.yaml')], line: /"password" in .*secret-type\.yaml: expected text, got a value that is not shown \(secret\)/ },
   { name: 'broken JSON holding the password', program: 'agent', args: () => ['--config', f('broken-secret.json')], line: /config file .*broken-secret\.json is not valid JSON/ },
+  { name: 'YAML password starting with !', program: 'agent', args: () => ['--config', f('secret-tag.yaml')], line: /config file .*secret-tag\.yaml is not valid YAML at line 2 \("password"\): a value starts with !, which YAML reads as a tag; put the value in quotes/ },
+  { name: 'YAML password starting with *', program: 'viewer', args: () => ['--config', f('secret-alias.yaml')], line: /config file .*secret-alias\.yaml is not valid YAML at line 2 \("password"\): a value starts with \*, which YAML reads as an alias; put the value in quotes/ },
+  { name: 'password without a user name (agent)', program: 'agent', args: () => [], env: { PICAM_PASSWORD: SECRET }, line: /username is not set but a password is: MQTT sends a password only with a user name; set username \(--username or PICAM_USERNAME\)/ },
+  { name: 'password file without a user name (viewer)', program: 'viewer', args: () => ['--password-file', f('password-only')], line: /username is not set but a password is: .* PICAM_VIEWER_USERNAME/ },
+  { name: 'password in a broker URL without a user name', program: 'agent', args: () => [], env: { PICAM_BROKER: `mqtt://:${SECRET}@127.0.0.1:1883` }, line: /username is not set but a password is/ },
+  // A password holding @ was partly shown (mqtt://user:Sup3r@Secret@host logged as ***@Secret@host).
+  { name: 'TLS files with a plain broker URL whose password holds @', program: 'agent', args: () => ['--ca-file', pki.ca], env: { PICAM_BROKER: `mqtt://garden:Sup3r@${SECRET}@127.0.0.1:1883` }, line: /caFile set but broker mqtt:\/\/garden:\*\*\*@127\.0\.0\.1:1883 does not use TLS/ },
+  { name: 'not a broker URL, with a password', program: 'viewer', args: () => [], env: { PICAM_VIEWER_BROKER: `http://viewer:Sup3r@${SECRET}@pi.local` }, line: /PICAM_VIEWER_BROKER: "http:\/\/viewer:\*\*\*@pi\.local" is not a broker URL/ },
 ];
 
 test(`bad configuration: ${CASES.length} cases, each one clear line naming the field, exit code 2, no secret echoed`, async () => {
@@ -103,7 +118,10 @@ test(`bad configuration: ${CASES.length} cases, each one clear line naming the f
     await Promise.all(CASES.slice(i, i + 4).map(async (c) => {
       const cli = c.program === 'agent' ? AGENT_CLI : VIEWER_CLI;
       const run = runNode(cli, c.args(), { PICAM_CONFIG: '', PICAM_VIEWER_CONFIG: '', ...c.env });
+      // A configuration that is wrongly accepted would run for ever: killed, it fails the case.
+      const timer = setTimeout(() => run.child.kill('SIGKILL'), 15_000);
       const code = await run.exited;
+      clearTimeout(timer);
       const out = run.output();
       const lines = out.split('\n').filter((l) => l.trim() !== '');
       const ok = code === 2 && lines.length === 1 && lines[0]!.startsWith(`picam-${c.program}: config error: `) && c.line.test(lines[0]!) && !out.includes('hunter2');

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { AGENT_CLI, eventually, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { AGENT_CLI, VIEWER_CLI, eventually, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
 import { startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
@@ -86,4 +87,25 @@ test('secrets never appear in logs, stats, info, errors, the page API or ps outp
   const outputLines = processes.reduce((n, [, p]) => n + p.output().split('\n').length, 0);
   console.log(`# secrets: ${Object.keys(secrets).length} secrets checked in ${places.length} places (${outputLines} log lines at debug level, ` +
     `${monitor.seen.length} MQTT messages incl. ${[...byTopic].filter(([t]) => /\/(info|stats|status)$/.test(t)).map(([t, n]) => `${t}×${n}`).join(' ')}, ps, /proc/*/cmdline, page API): none found`);
+});
+
+test('a password holding @ is masked whole wherever the broker URL is shown: viewer and agent logs at debug level', async () => {
+  const broker = await startMosquitto();
+  cleanup.push(() => broker.stop());
+  const { dir } = await makeJpegFolder(2, 160, 120);
+  // mqtt://user:Sup3r@Secret@host was logged as ***@Secret@host by the viewer's start line.
+  const password = 'Sup3r@Zebra-Quartz-27';
+  const url = (user: string): string => `mqtt://${user}:${password}@127.0.0.1:${broker.port}`;
+  const viewer = runNode(VIEWER_CLI, ['--listen', '127.0.0.1:0', '--log-level', 'debug'], { PICAM_VIEWER_BROKER: url('viewer') });
+  const agent = runNode(AGENT_CLI, ['--camera-id', 'at', '--source', `file:${dir}`, '--log-level', 'debug'], { PICAM_BROKER: url('at') });
+  for (const p of [viewer, agent]) cleanup.push(() => p.stop('SIGKILL'));
+  await viewer.waitFor(/viewer started .*broker=/);
+  await viewer.waitFor(/connected to broker/);
+  await agent.waitFor(/first frame published/);
+  for (const p of [viewer, agent]) assert.equal(await stopWithin(p), 0, p.output());
+  assert.match(viewer.output(), /viewer started .*broker=mqtt:\/\/viewer:\*\*\*@127\.0\.0\.1:\d+/);
+  assert.match(agent.output(), /connected to broker url=mqtt:\/\/at:\*\*\*@127\.0\.0\.1:\d+/);
+  for (const [name, p] of [['viewer', viewer], ['agent', agent]] as const) {
+    for (const part of password.split('@')) assert.ok(!p.output().includes(part), `${name} output shows "${part}" of the password:\n${p.output()}`);
+  }
 });
