@@ -23,6 +23,8 @@ export interface LinkWindow {
   busyDrops: number;
   /** The capacity the path showed, bytes/s (Infinity: no limit seen), or undefined when unknown. */
   capacity: number | undefined;
+  /** The publisher's estimate of the rate the path delivers, bytes/s, or undefined before it has one. */
+  rate: number | undefined;
   /** The publisher is still finding the path's rate: drops say little yet. */
   measuring: boolean;
 }
@@ -135,7 +137,9 @@ export class AdaptiveQuality {
         if (this.lastUpByHint) this.hintIgnoredFor = HINT_IGNORED_INTERVALS;
       }
       this.stride = 1;
-      await this.stepDown(delivered * BUDGET, `link delivers ${kbps(delivered)} of the ${kbps(needed)} the stream needs`);
+      // An interval may have spent part of its time finding the rate: the publisher's estimate is the better measure.
+      const carries = Math.max(delivered, Math.min(w.rate ?? 0, needed));
+      await this.stepDown(carries * BUDGET, `link delivers ${kbps(carries)} of the ${kbps(needed)} the stream needs`);
     } else if (clean) {
       if (this.level > 0 && ++this.cleanIntervals >= this.calm) {
         this.cleanIntervals = 0;

@@ -325,6 +325,7 @@ export class Agent {
       deliveredBytes: now.deliveredBytes - last.deliveredBytes,
       busyDrops: now.busy - last.busy,
       capacity: p.capacityHint(),
+      rate: p.rateEstimate(),
       measuring: p.measuring,
     });
   }

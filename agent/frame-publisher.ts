@@ -163,6 +163,12 @@ export class FramePublisher {
     return hint === undefined ? undefined : hint * 1000;
   }
 
+  /** The rate the path delivers as estimated now, bytes/s, or undefined before the first estimate. */
+  rateEstimate(): number | undefined {
+    const rate = this.estimator.bandwidthRate();
+    return rate === undefined ? undefined : rate * 1000;
+  }
+
   /** Whether the pacer is still finding the path's rate (then drops say little about the link's width). */
   get measuring(): boolean {
     return this.pacer.mode === 'startup';

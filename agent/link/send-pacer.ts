@@ -9,7 +9,7 @@ import type { LinkEstimator } from './link-estimator.js';
  * where a newer one replaces them.
  *
  * The modes follow BBR's: `startup` opens up fast (the rate estimate may grow 2.89 × per round trip) until
- * the delivery rate stops growing; `drain` sends below the rate until the queue startup made has gone;
+ * the delivery rate stops growing (a later search, 1.25 × per round trip, until it grows less than 10 % for two); `drain` sends below the rate until the queue startup made has gone;
  * `probe` cycles the pacing gain through 1.1 (one round trip looking for more), 0.9 (giving back any queue
  * that made) and 1 (six round trips at the estimate); BBR's 1.25 would, on a narrow link where one frame
  * takes longer than a round trip, queue a quarter of a frame's time ahead of every probing frame. Where
@@ -49,6 +49,14 @@ export interface PacedFrame {
 
 /** BBR's startup gain, 2/ln 2: the smallest that doubles the delivery rate every round trip. */
 const STARTUP_GAIN = 2.89;
+/**
+ * A search after the start is gentler: the path was measured before, so the rate is stepped up a quarter a
+ * round trip (queueing at most a quarter round trip each time it finds the limit) and the search ends after
+ * two round trips that brought less than 10 % more.
+ */
+const SEARCH_GAIN = 1.25;
+const SEARCH_GROWTH = 1.1;
+const SEARCH_ROUNDS = 2;
 const PROBE_GAINS = [1.1, 0.9, 1, 1, 1, 1, 1, 1] as const;
 /** In-flight headroom over rate × round trip once started: room for a probe and for uneven acks. */
 const CWND_GAIN = 2;
@@ -65,10 +73,12 @@ const INITIAL_FRAMES = 1;
 const ALIGN_SAMPLES = 4;
 /** Unexpected queue below this is timing noise. */
 const ALIGN_TOLERANCE_MS = 5;
-/** A probe that raised the rate estimate this much shows a wider path: search, as at the start. */
-const PROBE_FOUND_MORE = 1.2;
+/** A probe that raised the rate estimate this much shows a wider path: search (gently, see SEARCH_GAIN). */
+const PROBE_FOUND_MORE = 1.05;
 /** A capacity hint this far above the rate estimate, while frames wait, starts a search for the new rate. */
 const HINT_SEARCH = 1.5;
+/** A capacity sample this often, at least. */
+const TAIL_SAMPLE_EVERY_MS = 1000;
 /** At most one such search in this long: a hint can mislead (a shaper that lets bursts through). */
 const HINT_SEARCH_EVERY_MS = 3000;
 
@@ -86,8 +96,11 @@ export class SendPacer {
   private cycleBaseBw = 0;
   private fullBw = 0;
   private roundsWithoutGrowth = 0;
+  /** Whether the current startup is a later, gentler search (see SEARCH_GAIN). */
+  private searching = false;
   private lastCongestionRound = -1;
   private lastHintSearch = -Infinity;
+  private lastTailAck = -Infinity;
   /** Whether the model has had a rate to work with. */
   private modelled = false;
   /** The largest recent frame, decaying, so a frame's room is always in the window. */
@@ -109,13 +122,19 @@ export class SendPacer {
   }
 
   /**
-   * Whether a frame of `bytes` should have its tail acknowledged too (see LinkEstimator): only when its bytes
-   * take longer than a round trip at the rate estimate, so the two acknowledgements cannot bunch.
+   * Whether a frame of `bytes` should have its tail acknowledged too (a capacity sample, see LinkEstimator):
+   * when its bytes take longer than a round trip at the rate estimate, so the two acknowledgements cannot
+   * bunch, and otherwise one frame a second, so a link that widened shows even while the rate estimate
+   * (bounded by what is sent) does not. Where a broker's Nagle delay does bunch them, the sample only comes
+   * out low, and a low hint is not acted on.
    */
   wantsTailAck(now: number, bytes: number): boolean {
     const bw = this.link.bandwidthRate();
     const rtt = this.link.minRttMs(now);
-    return bw !== undefined && rtt !== undefined && bytes / bw > Math.max(rtt, 40);
+    if (bw === undefined || rtt === undefined) return false;
+    if (bytes / bw <= Math.max(rtt, 40) && now - this.lastTailAck < TAIL_SAMPLE_EVERY_MS) return false;
+    this.lastTailAck = now;
+    return true;
   }
 
   /** Searching for a higher rate, the capacity hint (where it is above the estimate) is as far as it goes. */
@@ -130,7 +149,7 @@ export class SendPacer {
     const bw = this.link.bandwidthRate();
     const rtt = this.link.minRttMs(now);
     if (bw === undefined || rtt === undefined) return undefined;
-    return (this.state === 'startup' ? STARTUP_GAIN : CWND_GAIN) * bw * rtt + this.frameBytes;
+    return Math.max(CWND_GAIN, this.state === 'startup' ? this.startupGain() : 0) * bw * rtt + this.frameBytes;
   }
 
   /** Queue that counts as the path narrowing: room for a probe's extra and for acknowledgement noise. */
@@ -160,7 +179,7 @@ export class SendPacer {
     const gate = this.bottleneckGate(now);
     const wait = (gate > -Infinity ? gate : this.readyAt) - now;
     if ((windowFull || wait >= MIN_WAIT_MS) && this.state === 'probe' && this.shouldSearch(now)) {
-      this.enter('startup', now);
+      this.enter('startup', now, true);
       return this.release(now, bytes);
     }
     if (windowFull) return { now: false, inMs: undefined };
@@ -216,16 +235,16 @@ export class SendPacer {
       return;
     }
     if (this.state === 'startup' && roundEnded) {
-      if (bw >= this.fullBw * FULL_BW_GROWTH) {
+      if (bw >= this.fullBw * (this.searching ? SEARCH_GROWTH : FULL_BW_GROWTH)) {
         this.fullBw = bw;
         this.roundsWithoutGrowth = 0;
-      } else if (++this.roundsWithoutGrowth >= FULL_BW_ROUNDS) {
+      } else if (++this.roundsWithoutGrowth >= (this.searching ? SEARCH_ROUNDS : FULL_BW_ROUNDS)) {
         this.enter('drain', now);
       }
     }
     if (this.state === 'drain' && !queued && this.link.inFlightBytes <= this.pathHolds(now)) this.enter('probe', now);
     if (this.state === 'probe' && !this.link.appLimited && bw >= PROBE_FOUND_MORE * this.cycleBaseBw) {
-      this.enter('startup', now);
+      this.enter('startup', now, true);
       return;
     }
     this.advanceCycle(now);
@@ -259,10 +278,11 @@ export class SendPacer {
     return true;
   }
 
-  private enter(mode: PacerMode, now: number): void {
+  private enter(mode: PacerMode, now: number, searching = false): void {
     this.state = mode;
     if (mode === 'startup') {
-      this.fullBw = 0;
+      this.searching = searching;
+      this.fullBw = searching ? this.link.bandwidthRate() ?? 0 : 0;
       this.roundsWithoutGrowth = 0;
     }
     if (mode === 'probe') {
@@ -275,10 +295,14 @@ export class SendPacer {
 
   private pacingGain(): number {
     switch (this.state) {
-      case 'startup': return STARTUP_GAIN;
+      case 'startup': return this.startupGain();
       case 'drain': return 0.75;
       case 'probe': return PROBE_GAINS[this.cycleIndex]!;
     }
+  }
+
+  private startupGain(): number {
+    return this.searching ? SEARCH_GAIN : STARTUP_GAIN;
   }
 
   /** Rate × round trip plus a frame: what keeps the bottleneck busy without a queue. */

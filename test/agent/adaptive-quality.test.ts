@@ -20,7 +20,7 @@ function window(fps: number, frameBytes: number, deliveredPerS: number, extra: P
   const sentFrames = Math.min(offeredFrames, Math.round((deliveredPerS * 2) / frameBytes));
   return {
     seconds: 2, offeredFrames, offeredBytes: offeredFrames * frameBytes, deliveredBytes: deliveredPerS * 2,
-    busyDrops: offeredFrames - sentFrames, capacity: undefined, measuring: false, ...extra,
+    busyDrops: offeredFrames - sentFrames, capacity: undefined, rate: undefined, measuring: false, ...extra,
   };
 }
 
