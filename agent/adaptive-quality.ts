@@ -32,18 +32,20 @@ export interface LinkWindow {
 /** Below this share of what the settings need, the link is too narrow for them. */
 const SHORT = 0.85;
 /** Of the measured delivery rate, what new settings may use: the rest absorbs uneven frames. */
-const BUDGET = 0.88;
+const BUDGET = 0.9;
 /** Frames dropped in an interval that still count as a clean one (a single late frame). */
 const CLEAN_DROP_SHARE = 0.02;
-/** Predicted size change per quality step when that quality was never seen: a cautious guess. */
-const UNSEEN_STEP_RATIO = 0.8;
+/** Predicted size change per quality step when that quality was never seen: a cautious guess (busy scenes shrink more). */
+const UNSEEN_STEP_RATIO = 0.9;
+/** A shortfall below this share of the need is acted on at once; a milder one must last two intervals. */
+const SEVERE = 0.6;
 const MAX_CALM = 16;
 /** The lowest frame rate a step may name (the option's own minimum). */
 const LOWEST_FPS = 0.1;
 /** Most steps a blind probe upwards takes at once, after probes that held. */
 const MAX_STRIDE = 4;
 /** Of a capacity hint, what a step up may plan for: a frame rate exactly, an unseen quality with a margin. */
-const FPS_HINT_BUDGET = 0.88;
+const FPS_HINT_BUDGET = 0.92;
 const QUALITY_HINT_BUDGET = 0.8;
 /** A capacity hint below this share of the delivery rate contradicts it: ignored. */
 const HINT_AGREES = 0.9;
@@ -57,10 +59,11 @@ const HINT_IGNORED_INTERVALS = 30;
  * the bytes the current settings need, so a long but wide link (many frames in flight, see FramePublisher)
  * keeps full quality and rate.
  *
- * Down: when an interval delivers less than 85 % of what the settings need, at once to the settings that fit
- * 90 % of the delivery rate (sizes of qualities seen before are remembered; unseen ones are guessed).
+ * Down: when the link delivers less than 85 % of what the settings need (two intervals in a row: one may be
+ * the publisher still opening up; or once, below 60 %), at once to the settings that fit 90 % of the delivery
+ * rate (sizes of qualities seen before are remembered; unseen ones are guessed).
  * Up: after `calm` clean intervals: straight to the highest settings the path's capacity hint carries
- * (FramePublisher measures it on frames that take long on the path), or, without a hint it can trust,
+ * (FramePublisher measures it from head-to-tail acknowledgements), or, without a hint it can trust,
  * probing blind: one step (the frame rate doubling back, or one quality step), two after a probe that held,
  * then four. A step up undone within two intervals doubles `calm` (up to 16) and starts again from one
  * step, so a link at the edge does not make the stream oscillate; if a hint led it, hints are ignored for
@@ -76,6 +79,8 @@ export class AdaptiveQuality {
   private calm = 1;
   private intervalsSinceUp = Infinity;
   private stride = 1;
+  /** The previous interval fell short too (a mild shortfall is acted on only the second time). */
+  private wasShort = false;
   private lastUpByHint = false;
   private hintIgnoredFor = 0;
   /** The last interval's settings were being changed: its frame sizes mix two qualities. */
@@ -126,7 +131,10 @@ export class AdaptiveQuality {
     // then the rate named, and dropped frames say nothing.
     const linkPaced = this.fps < this.bounds.minFps;
     const needed = linkPaced ? this.need(this.qualityIndex, this.fps) : w.offeredBytes / w.seconds;
-    const short = delivered < SHORT * needed && (linkPaced || w.busyDrops > 0);
+    const falling = delivered < SHORT * needed && (linkPaced || w.busyDrops > 0);
+    // One mild shortfall may be the publisher still opening up to the path (after a start or a step up).
+    const short = falling && (this.wasShort || delivered < SEVERE * needed);
+    this.wasShort = falling;
     const clean = linkPaced ? delivered >= (1 - CLEAN_DROP_SHARE) * needed : w.busyDrops <= CLEAN_DROP_SHARE * w.offeredFrames;
     if (short) {
       // While the publisher searches for the path's rate, frames it holds back say little about the link.

@@ -60,6 +60,8 @@ export interface CameraSummary {
     lastFrameAgeS?: number;
     /** Stalls since the agent started. */
     stalls?: number;
+    /** The agent's path to the broker as it measured it (round trip, rate it paces at, queue), where it reports it. */
+    link?: { rttMs?: number; kbps?: number; queueMs?: number };
   };
   /** Present when the camera accepts remote control: what it can change, and its current quality. */
   control?: { adjustable: string[]; quality?: number };
@@ -187,6 +189,7 @@ export class CameraRegistry {
             framesSent: state.agentStats.framesSent,
             quality: numberOrUndefined(state.agentStats.quality),
             adaptiveLevel: numberOrUndefined(state.agentStats.adaptiveLevel),
+            link: linkOf(state.agentStats.link),
             ...this.stall(state, now),
           }
         : undefined,
@@ -194,4 +197,11 @@ export class CameraRegistry {
       processing: Array.isArray(state.info?.processing) ? stringList(state.info.processing) : undefined,
     };
   }
+}
+
+/** The `link` field of an agent's stats, numbers only (a field that is not one is left out). */
+function linkOf(value: unknown): { rttMs?: number; kbps?: number; queueMs?: number } | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  return { rttMs: numberOrUndefined(v.rttMs), kbps: numberOrUndefined(v.kbps), queueMs: numberOrUndefined(v.queueMs) };
 }

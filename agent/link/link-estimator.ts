@@ -15,13 +15,14 @@ import { WindowedExtreme } from './windowed-filter.js';
  *   last 10 round trips, is the bottleneck rate as far as the sender has used it: samples taken while the
  *   camera, not the path, set the pace (app-limited) may raise the estimate but never lower it.
  *
- * A frame that takes long on the path (its bytes at the rate estimate take longer than a round trip) also
- * has its small tail chunk acknowledged: the time between the head's and the tail's acknowledgements is the
- * time its bytes took through the bottleneck, a **capacity hint** that holds even while the camera sends
- * less than the path could carry. Short frames do without: a second PUBACK close behind the first waits for
- * the sender's TCP acknowledgement of it wherever the broker keeps Nagle's algorithm on (Mosquitto's
- * default), up to a round trip, and that wait would read as a slow path. (For a long frame the sender is
- * still sending when the head's PUBACK arrives, so its acknowledgement goes at once.)
+ * Some frames also have their small tail chunk acknowledged (those that take longer than a round trip on
+ * the path, and one a second otherwise, see SendPacer.wantsTailAck): the time between the head's and the
+ * tail's acknowledgements is the time the frame's bytes took through the bottleneck, a **capacity hint**
+ * that holds even while the camera sends less than the path could carry. Not every frame: a second PUBACK
+ * close behind the first waits for the sender's TCP acknowledgement of it wherever the broker keeps Nagle's
+ * algorithm on (Mosquitto's default), up to 40 ms or a round trip, and every frame's delivery would then be
+ * learnt late. (For a long frame the sender is still sending when the head's PUBACK arrives, so its
+ * acknowledgement goes at once.)
  *
  * Times are milliseconds (performance.now); rates are bytes per millisecond (= kB/s).
  */

@@ -3,29 +3,30 @@ import type { LinkEstimator } from './link-estimator.js';
 
 /**
  * Decides when the next frame may go, from what the LinkEstimator measured: frames leave at the rate the
- * path delivers (pacing), no more is in flight than the path holds (about rate × round trip, with headroom),
- * and, while the path sets the pace, a frame goes only when a model of the bottleneck says it is about to be
- * free. So no queue builds in socket buffers or routers: frames that cannot go yet wait in the publisher,
- * where a newer one replaces them.
+ * path delivers (pacing), no more is in flight than the path holds (about twice rate × round trip, plus a
+ * frame), and, while the path sets the pace, a frame goes only when a model of the bottleneck says it is
+ * about to be free. So no queue builds in socket buffers or routers: frames that cannot go yet wait in the
+ * publisher, where a newer one replaces them.
  *
  * The modes follow BBR's: `startup` opens up fast (the rate estimate may grow 2.89 × per round trip) until
- * the delivery rate stops growing (a later search, 1.25 × per round trip, until it grows less than 10 % for two); `drain` sends below the rate until the queue startup made has gone;
- * `probe` cycles the pacing gain through 1.1 (one round trip looking for more), 0.9 (giving back any queue
- * that made) and 1 (six round trips at the estimate); BBR's 1.25 would, on a narrow link where one frame
- * takes longer than a round trip, queue a quarter of a frame's time ahead of every probing frame. Where
- * frames differ from BBR's packets:
+ * the delivery rate stops growing; `drain` lets the queue startup made go; `probe` cycles the pacing gain
+ * through 1.1 (one round trip looking for more), 0.9 (giving back any queue that made) and 1 (six round
+ * trips at the estimate). BBR's 1.25 would, on a narrow link where one frame takes longer than a round
+ * trip, queue a quarter of a frame's time ahead of every probing frame. Where frames differ from packets:
  *
  * - the model: when the bottleneck will be done with what was sent, at the estimated rate. Each head
  *   acknowledgement tells the queue that stood ahead of the frame; where frames keep meeting more than the
  *   model expected, the model takes it in, so a queue the pacing would otherwise leave standing (after a
- *   probe, or with a rate estimate a little high) is not fed;
+ *   probe, or with a rate estimate a little high) is not fed. After startup and after a congestion, what is
+ *   in flight is taken as still ahead of the next frame;
  * - a queue building (the round trip above its floor by more than `queueLimitMs`, or a head unacknowledged
  *   that long) means the path narrowed: nothing more goes until it drains, and the rate estimate falls to
  *   the delivery rate at once instead of after 10 round trips;
  * - the 0.9 phase ends at once when nothing is queued, so a camera slower than the link is never held back;
- * - frames held back while the camera set the pace (the estimate is then only a lower bound, e.g. after a
- *   quality step up) start a new search, as at the start; so does a probe that found 20 % more, or a
- *   capacity hint half as high again as the estimate (a link that widened), the search then going no
+ * - a later search for more is gentler than startup (1.25 × a round trip, over after two round trips that
+ *   brought less than 10 % more). It starts when frames are held back while the camera set the pace (the
+ *   estimate is then only a lower bound, e.g. after a quality step up), after a probe that found 5 % more,
+ *   or when the capacity hint is half as high again as the estimate (a link that widened); it goes no
  *   further than the hint.
  */
 

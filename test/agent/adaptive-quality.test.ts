@@ -31,7 +31,7 @@ test('a link that carries the stream changes nothing, however long its round tri
   assert.deepEqual(applied, []);
 });
 
-test('a narrow link: at once to settings that fit 88 % of what it delivers, quality first, then the frame rate', async () => {
+test('a narrow link: settings that fit 90 % of what it delivers, quality first, then the frame rate; a mild shortfall only the second time', async () => {
   const { adaptive, applied } = controller();
   // 1.2 MB/s needed, 300 kB/s delivered: quality alone (guessed 0.8 per step) cannot get there.
   await adaptive.evaluate(window(30, 40_000, 300_000));
@@ -40,9 +40,13 @@ test('a narrow link: at once to settings that fit 88 % of what it delivers, qual
   assert.ok(step.fps < 30 && step.fps >= 2, `frame rate ${step.fps}`);
   assert.equal(applied.length, 1);
   assert.equal(applied[0]!.quality, 30);
-  // Seen at q30, frames are 16 kB; the link delivers less than that rate needs: the rate that fits exactly.
-  await adaptive.evaluate(window(step.fps, 16_000, 150_000));
-  assert.ok(Math.abs(adaptive.current.fps - (0.88 * 150_000) / 16_000) <= 0.1, `fps ${adaptive.current.fps}`);
+  // Seen at q30, frames are 16 kB; the link delivers a little less than that rate needs: once is no change.
+  const need = step.fps * 16_000;
+  await adaptive.evaluate(window(step.fps, 16_000, 0.9 * need)); // neither short nor clean: no change
+  await adaptive.evaluate(window(step.fps, 16_000, 0.8 * need));
+  assert.equal(adaptive.current.fps, step.fps, 'one mild shortfall may be the publisher opening up');
+  await adaptive.evaluate(window(step.fps, 16_000, 0.8 * need));
+  assert.ok(Math.abs(adaptive.current.fps - (0.9 * 0.8 * need) / 16_000) <= 0.1, `fps ${adaptive.current.fps}: the rate that fits exactly`);
 });
 
 test('while the publisher is still finding the path\'s rate, drops do not step quality down', async () => {
@@ -62,14 +66,14 @@ test('back up: straight to full settings when the path shows no limit; blind pro
 
   const blind = controller();
   await blind.adaptive.evaluate(window(30, 40_000, 300_000));
-  const levels: number[] = [blind.adaptive.level];
-  for (let i = 0; i < 3; i++) {
+  const rates: number[] = [blind.adaptive.current.fps];
+  for (let i = 0; i < 2; i++) {
     const { fps } = blind.adaptive.current;
     await blind.adaptive.evaluate(window(fps, 16_000, fps * 16_000));
-    levels.push(blind.adaptive.level);
+    rates.push(blind.adaptive.current.fps);
   }
-  assert.ok(levels[1]! < levels[0]!, `probing up: levels ${levels.join(' → ')}`);
-  assert.ok(levels[0]! - levels[1]! <= levels[1]! - levels[2]! || levels[2] === 0, `strides grow: levels ${levels.join(' → ')}`);
+  assert.ok(Math.abs(rates[1]! / rates[0]! - 2) < 0.05, `one step: the frame rate doubles (${rates.join(' → ')})`);
+  assert.ok(Math.abs(rates[2]! / rates[1]! - 4) < 0.05 || rates[2] === 30, `then two steps (${rates.join(' → ')})`);
 });
 
 test('a step up undone at once makes it wait longer, and a hint that misled is ignored for a while', async () => {

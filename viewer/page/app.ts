@@ -10,7 +10,7 @@ interface Summary {
   key: string; cameraId: string; status: 'online' | 'offline' | 'unknown';
   width?: number; height?: number; expectedFps?: number; fps: number; kbps: number; latencyMs?: number; lastFrameAgeMs?: number;
   counters?: Counters;
-  agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number; stalled?: boolean; lastFrameAgeS?: number; stalls?: number };
+  agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number; stalled?: boolean; lastFrameAgeS?: number; stalls?: number; link?: { rttMs?: number; kbps?: number; queueMs?: number } };
   control?: { adjustable: string[]; quality?: number };
   processing?: string[];
 }
@@ -209,6 +209,7 @@ function renderCamera(camera: Summary): void {
     stat('missed', String(c?.framesMissed ?? 0), 'frames the camera sent or dropped that never arrived (sequence gaps)', (c?.framesMissed ?? 0) > 0) +
     stat('incomplete', String(c?.framesIncomplete ?? 0), 'frames that lost chunks on the way and were not shown', (c?.framesIncomplete ?? 0) > 0) +
     stat('corrupt', String(c?.framesCorrupt ?? 0), 'frames that failed the CRC-32 check and were not shown', (c?.framesCorrupt ?? 0) > 0) +
+    stat('camera link', linkText(camera.agent?.link), 'the camera\'s path to the broker as its agent measures it: round trip, the rate it sends at, and any queue standing in it', (camera.agent?.link?.queueMs ?? 0) > 100) +
     stat('dropped at camera', String(camera.agent?.framesDropped ?? '–'), 'frames the agent could not send (link busy or broker away), from its stats') +
     stat('stalls', camera.agent?.stalls === undefined ? '–' : `${camera.agent.stalls}${stalled ? ' (stalled now)' : ''}`, 'times the camera gave the agent no frame for its stall timeout, since the agent started (from its stats)', stalled) +
     stat('quality', camera.agent?.quality === undefined ? '–' : `${camera.agent.quality}${camera.agent.adaptiveLevel ? ` (adapted, level ${camera.agent.adaptiveLevel})` : ''}`, 'JPEG quality; "adapted" when the camera stepped quality or frame rate down for a slow link', (camera.agent?.adaptiveLevel ?? 0) > 0) +
@@ -220,6 +221,13 @@ function renderCamera(camera: Summary): void {
       input.disabled = !camera.control.adjustable.includes(input.name);
     }
   }
+}
+
+function linkText(link: { rttMs?: number; kbps?: number; queueMs?: number } | undefined): string {
+  if (link?.rttMs === undefined) return '–';
+  const rate = link.kbps === undefined ? '' : ` · ${link.kbps >= 1000 ? `${(link.kbps / 1000).toFixed(1)} Mbit/s` : `${link.kbps} kbit/s`}`;
+  const queue = (link.queueMs ?? 0) >= 10 ? ` · queue ${Math.round(link.queueMs!)} ms` : '';
+  return `${Math.round(link.rttMs)} ms${rate}${queue}`;
 }
 
 function renderViewer(state: ViewerState): void {
