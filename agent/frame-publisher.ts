@@ -55,8 +55,6 @@ interface InFlight {
 const EDGE_BYTES = 64;
 /** MQTT framing around a chunk (fixed header, topic length, packet id, MQTT 5 properties), roughly. */
 const PUBLISH_OVERHEAD = 12;
-/** Chunk buffers kept for reuse; more frames in flight allocate. */
-const SPARE_BUFFERS = 4;
 
 /**
  * Sends frames as chunk messages, as fast as the path to the broker carries them and no faster.
@@ -298,7 +296,8 @@ export class FramePublisher {
   /** The frames in flight up to index `last` are delivered, oldest first. */
   private deliveredUpTo(last: number, now: number): void {
     for (const flight of this.inFlight.splice(0, last + 1)) {
-      if (this.spareBuffers.length < SPARE_BUFFERS) this.spareBuffers.push(flight.buffer);
+      // As many as were in flight at once at most: the pool never holds more than the peak already did.
+      if (this.spareBuffers.length < this.maxFramesInFlight) this.spareBuffers.push(flight.buffer);
       const roundEnded = flight.estimator.completed(flight.send, now);
       if (flight.estimator === this.estimator) this.pacer.delivered(now, roundEnded);
       this.stats.sent(flight.chunkBytes, flight.chunkCount);

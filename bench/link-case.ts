@@ -68,6 +68,10 @@ export function shapeOf(plan: Pick<LinkCasePlan, 'rttMs' | 'mbit'>): LinkShape {
   return { rttMs: plan.rttMs, upBitsPerSecond: plan.mbit === undefined ? undefined : plan.mbit * 1e6 };
 }
 
+/** Senders still running, stopped if the benchmark ends early (an error, a time limit, Ctrl-C). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => { for (const child of running) child.kill('SIGKILL'); });
+
 export interface RunningSender {
   process: ChildProcess;
   stop(): Promise<void>;
@@ -78,6 +82,8 @@ export function startSender(contender: Contender, brokerUrl: string, prefix: str
     ? [`${distRoot}/agent/cli.js`, '--broker', brokerUrl, '--prefix', prefix, '--camera-id', cameraId, '--stats-interval', '1', '--log-level', 'warn', ...flags]
     : [`${distRoot}/bench/plain-sender.js`, brokerUrl, `${prefix}/${cameraId}`, '--', ...flags];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

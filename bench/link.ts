@@ -177,6 +177,9 @@ export function renderLinkReport(results: LinkBenchResults, render: Render): str
   return out;
 }
 
+// Ctrl-C or a kill ends the run through process.exit, so the 'exit' handlers stop the senders and the broker.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().then(
   (code) => { process.exitCode = code; },
   (error: Error) => {

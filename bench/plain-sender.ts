@@ -24,6 +24,9 @@ async function main(): Promise<void> {
     frame: (frame) => { client.publish(`${prefix}/${frame.capturedAtUs}`, frame.data, { qos: 0 }); },
     fatal: (error) => { process.stderr.write(`plain sender: ${error.message}\n`); process.exit(1); },
   });
+  // Never outlive the benchmark: a parent killed outright cannot stop its children.
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) process.exit(1); }, 1000).unref();
   process.once('SIGTERM', () => {
     void source.stop().then(() => {
       client.end(true);

@@ -80,6 +80,10 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Runni
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (text: string) => { output += text; if (output.length > 1_000_000) output = output.slice(-500_000); });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A test or benchmark that ends without stopping its broker (an error, Ctrl-C) must not leave it running.
+  const orphan = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', orphan);
+  child.once('exit', () => process.off('exit', orphan));
   await waitForPort(port, Date.now() + 10_000, child).catch((error: Error) => {
     child.kill('SIGKILL');
     throw new Error(`${error.message}\n${output}`);
