@@ -49,6 +49,10 @@ const FPS_HINT_BUDGET = 0.92;
 const QUALITY_HINT_BUDGET = 0.8;
 /** A capacity hint below this share of the delivery rate contradicts it: ignored. */
 const HINT_AGREES = 0.9;
+/** A trusted hint this many times what the settings need steps up without waiting out `calm`. */
+const PLENTY = 2;
+/** A frame-rate change smaller than this share is not worth making: the settings would never settle. */
+const FPS_HYSTERESIS = 0.1;
 /** Intervals for which capacity hints are ignored once one led to a step that had to be undone. */
 const HINT_IGNORED_INTERVALS = 30;
 
@@ -149,7 +153,9 @@ export class AdaptiveQuality {
       const carries = Math.max(delivered, Math.min(w.rate ?? 0, needed));
       await this.stepDown(carries * BUDGET, `link delivers ${kbps(carries)} of the ${kbps(needed)} the stream needs`);
     } else if (clean) {
-      if (this.level > 0 && ++this.cleanIntervals >= this.calm) {
+      // A trusted hint of plenty more room is no probe at the edge: it need not wait out `calm`.
+      const plenty = this.trusted(w.capacity, delivered) !== undefined && w.capacity! >= PLENTY * needed;
+      if (this.level > 0 && (++this.cleanIntervals >= this.calm || plenty)) {
         this.cleanIntervals = 0;
         this.intervalsSinceUp = 0;
         await this.stepUp(w.capacity, delivered);
@@ -166,14 +172,14 @@ export class AdaptiveQuality {
     let fps = this.fps;
     // Below minFps the agent stops choosing frames (see agent.ts): the rate is then only what the link carries.
     if (this.need(index, fps) > budget) fps = clampFps(budget / this.frameBytes(index), LOWEST_FPS, this.fps);
-    if (index === this.qualityIndex && fps === this.fps) return;
+    if (index === this.qualityIndex && fps > (1 - FPS_HYSTERESIS) * this.fps) return;
     await this.moveTo(index, fps, why);
   }
 
   /** Upwards: the frame rate back first, then quality; as far as a trusted capacity hint carries, else by `stride` steps. */
   private async stepUp(capacity: number | undefined, delivered: number): Promise<void> {
     const ladder = this.ladderUp();
-    const hint = capacity !== undefined && capacity >= HINT_AGREES * delivered && this.hintIgnoredFor === 0 ? capacity : undefined;
+    const hint = this.trusted(capacity, delivered);
     this.lastUpByHint = hint !== undefined;
     if (hint !== undefined) {
       const to = this.highestCarried(ladder, hint);
@@ -183,6 +189,11 @@ export class AdaptiveQuality {
     const to = ladder[Math.min(this.stride, ladder.length) - 1]!;
     this.stride = Math.min(this.stride * 2, MAX_STRIDE);
     await this.moveTo(to.index, to.fps, 'link has room: probing');
+  }
+
+  /** The capacity hint, where it agrees with what is delivered and has not misled lately. */
+  private trusted(capacity: number | undefined, delivered: number): number | undefined {
+    return capacity !== undefined && capacity >= HINT_AGREES * delivered && this.hintIgnoredFor === 0 ? capacity : undefined;
   }
 
   /** The highest rung the capacity carries: a frame rate exactly, a quality step with a margin (its size is a guess until seen). */
@@ -197,7 +208,7 @@ export class AdaptiveQuality {
       }
       if (sameQuality) {
         const fps = clampFps(budget / this.frameBytes(rung.index), LOWEST_FPS, rung.fps);
-        if (fps > (to?.fps ?? this.fps)) to = { index: rung.index, fps };
+        if (fps > (1 + FPS_HYSTERESIS) * (to?.fps ?? this.fps)) to = { index: rung.index, fps };
       }
       break;
     }

@@ -66,6 +66,8 @@ const FULL_BW_GROWTH = 1.25;
 const FULL_BW_ROUNDS = 3;
 /** How early a frame may leave its paced time: camera timing is uneven. */
 const BURST_MS = 10;
+/** How far ahead of the model a probing frame may go: a long frame's tenth would queue the next for long. */
+const PROBE_AHEAD_MAX_MS = 50;
 /** A shorter wait is not worth a timer (timers tick in milliseconds): the frame goes at once. */
 const MIN_WAIT_MS = 1;
 /** Before anything is measured, heads awaited at once; after, the least the window allows. */
@@ -262,7 +264,7 @@ export class SendPacer {
     const cameraPaced = this.link.appLimited && this.link.queueDelayMs(now) < this.queueLimitMs(now) / 2;
     if (this.state === 'startup' || cameraPaced) return -Infinity;
     const gain = this.pacingGain();
-    return this.bottleneckFree - (gain > 1 ? (gain - 1) * this.phaseMs(now) : 0);
+    return this.bottleneckFree - (gain > 1 ? Math.min((gain - 1) * this.phaseMs(now), PROBE_AHEAD_MAX_MS) : 0);
   }
 
   /**
