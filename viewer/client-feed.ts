@@ -2,8 +2,14 @@ import type { WebSocket } from 'ws';
 import type { FrameMeta, PageFeedStats, PageFlow, PageMessage } from './page/contract.js';
 import { encodeFrameHead } from './page/frame-message.js';
 
-/** Frames of one camera a page may hold unacknowledged: one being drawn, one decoding or on its way. */
+/**
+ * Frames of one camera a page may hold unacknowledged. At full rate two: one being decoded or drawn while the
+ * next is on its way, so an enlarged camera draws every frame. A thumbnail one: it is due only every 1/5 s,
+ * far longer than a decode, and on a starved machine every frame in flight is latency (frames in flight over
+ * frames drawn per second), so fewer in flight keeps the pictures recent.
+ */
 export const FRAME_CREDIT = 2;
+export const THUMBNAIL_CREDIT = 1;
 /** On-screen cameras beyond which the grid gets thumbnails at `thumbnailFps`. */
 export const FULL_RATE_TILES = 4;
 export const DEFAULT_THUMBNAIL_FPS = 5;
@@ -51,7 +57,7 @@ interface CameraLane {
 
 /**
  * Frames for one browser connection. A page that acknowledges (flow 'ack', what the viewer's page does) holds
- * at most FRAME_CREDIT frames of a camera that it has not drawn; a newer frame replaces the one waiting in
+ * at most FRAME_CREDIT frames of a camera that it has not drawn (THUMBNAIL_CREDIT for a thumbnail); a newer frame replaces the one waiting in
  * the viewer. So no frame queues in a socket, and a frame reaches the screen about one decode and draw after
  * it arrives, however slow the page: a slow page is sent fewer frames, never older ones. A client that never
  * says otherwise gets flow 'socket': one frame per camera at a time until the socket takes it (kernel buffers
@@ -113,7 +119,7 @@ export class ClientFeed {
     if (!lane) { lane = { outstanding: 0 }; this.lanes.set(meta.key, lane); }
     const rate = meta.key === focus ? undefined : this.thumbnailRate;
     if (rate !== undefined && !this.due(lane, meta.capturedAtUs, 1e6 / rate)) { this.counts.skipped++; return; }
-    if (lane.outstanding >= this.credit) {
+    if (lane.outstanding >= this.creditOf(meta.key)) {
       if (lane.waiting) this.counts.replaced++;
       lane.waiting = { meta, jpeg };
       return;
@@ -145,8 +151,9 @@ export class ClientFeed {
     this.textWaiting = undefined;
   }
 
-  private get credit(): number {
-    return this.view.flow === 'ack' ? FRAME_CREDIT : 1;
+  private creditOf(cameraKey: string): number {
+    if (this.view.flow === 'socket') return 1;
+    return cameraKey !== this.view.focus && this.thumbnailRate !== undefined ? THUMBNAIL_CREDIT : FRAME_CREDIT;
   }
 
   /** Whether a thumbnail is due for a frame captured at `atUs`; moves the lane's schedule on when it is. */
@@ -176,7 +183,7 @@ export class ClientFeed {
 
   private sendWaiting(lane: CameraLane): void {
     const next = lane.waiting;
-    if (!next || lane.outstanding >= this.credit || this.closed || this.socket.readyState !== this.socket.OPEN) return;
+    if (!next || lane.outstanding >= this.creditOf(next.meta.key) || this.closed || this.socket.readyState !== this.socket.OPEN) return;
     lane.waiting = undefined;
     this.send(lane, next);
   }

@@ -79,6 +79,8 @@ function tileFor(key: string, cameraId: string): Tile {
     drawn(frame, resized) {
       if (resized) created.picture.style.aspectRatio = `${created.canvas.width} / ${created.canvas.height}`;
       root.dataset.seq = String(frame.meta.seq);
+      // Read from outside (tests, npm run bench:page): capture → draw of every frame drawn.
+      root.dataset.capturedAt = String(frame.meta.capturedAtUs / 1000);
     },
   };
   created.picture.addEventListener('click', () => {
