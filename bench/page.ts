@@ -89,8 +89,10 @@ async function samplePage(page: Page): Promise<PageSample> {
   return page.evaluate(() => {
     const now = Date.now();
     const tiles = Array.from(document.querySelectorAll<HTMLElement>('.tile')).map((el) => {
+      // On screen as the page counts it: at least a quarter of the tile visible (smaller slivers get no frames).
       const r = el.getBoundingClientRect();
-      const visible = !el.hidden && r.bottom > 0 && r.top < innerHeight;
+      const shown = Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0)) * Math.max(0, Math.min(r.right, innerWidth) - Math.max(r.left, 0));
+      const visible = !el.hidden && r.width * r.height > 0 && shown / (r.width * r.height) >= 0.25;
       return { key: el.dataset.key ?? '', ageMs: now - Number(el.dataset.capturedAt ?? 0), health: el.dataset.health ?? 'live', visible };
     });
     return { tiles, summaries: Number(document.body.dataset.summaries ?? 0), overlays: Number(document.body.dataset.overlayUpdates ?? 0) };

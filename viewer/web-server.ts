@@ -100,7 +100,7 @@ export class WebServer {
       verifyClient: ({ req }, done) => {
         const problem = requestProblem(req, { hosts: this.hosts, checkOrigin: true });
         if (problem) this.logger.warn('page connection refused', { reason: problem });
-        // Each open page may hold up to two frames per camera while they are written to it.
+        // Each open page may hold up to two unacknowledged frames per camera and one waiting.
         const full = !problem && this.feeds.size >= this.maxPages;
         if (full) this.logger.warn('page connection refused: too many pages open', { maxPages: this.maxPages });
         if (problem) done(false, 403, 'Forbidden');
