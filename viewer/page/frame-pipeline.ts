@@ -42,8 +42,11 @@ export interface DrawMeasures {
   drawn: number;
 }
 
-/** `connection`: which WebSocket connection brought it; only frames of the current one are acknowledged. */
-interface Incoming { meta: FrameMeta; jpeg: Uint8Array<ArrayBuffer>; connection: number }
+/**
+ * `connection`: which WebSocket connection brought it; `ackable`: it came after the viewer said the feed runs
+ * on acknowledgements (so it was sent under them). Only such frames of the current connection are acknowledged.
+ */
+interface Incoming { meta: FrameMeta; jpeg: Uint8Array<ArrayBuffer>; connection: number; ackable: boolean }
 interface Decoded extends Incoming { bitmap: ImageBitmap }
 
 class CameraFrames {
@@ -77,7 +80,7 @@ export class FramePipeline {
   receive(data: ArrayBuffer): void {
     const decoded = decodeFrameMessage(data);
     if (!decoded) return;
-    const frame: Incoming = { ...decoded, connection: this.connection };
+    const frame: Incoming = { ...decoded, connection: this.connection, ackable: this.acknowledging };
     const camera = this.camera(frame.meta.key);
     if (camera.target.hidden) { this.drop(camera, frame); return; }
     if (camera.decoding) {
@@ -169,7 +172,7 @@ export class FramePipeline {
 
   /** Acks go in one message per turn of the event loop, however many frames were drawn or dropped. */
   private ack(frame: Incoming): void {
-    if (!this.acknowledging || frame.connection !== this.connection) return;
+    if (!frame.ackable || frame.connection !== this.connection) return;
     this.acks.push(frame.meta.key);
     this.ackTimer ??= window.setTimeout(() => {
       this.ackTimer = undefined;
