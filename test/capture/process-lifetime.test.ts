@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { descendants, isAlive, waitFor, withCommand } from '../helpers/process-table.js';
+import { descendants, isAlive, withCommand } from '../helpers/process-table.js';
+import { waitFor } from '../helpers/processes.js';
 import { standinEnv } from '../helpers/standin-path.js';
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../helpers/mosquitto.js';
 import { descendants } from '../helpers/process-table.js';
-import { ROOT, eventually, runNode } from '../helpers/processes.js';
+import { ROOT, waitFor, runNode } from '../helpers/processes.js';
 
 // `npm run demo` as a newcomer runs it (on free ports instead of 1883 and 8080, with no desktop): three
 // cameras, each showing what it is there to show, the hints printed, and Ctrl-C leaving nothing behind.
@@ -19,7 +19,7 @@ test('npm run demo: three cameras (overlay, rotated, slow) on the page, what to 
     const hints = demo.output();
     for (const hint of [/enlarge/, /Snapshot/, /Record/, /control panel/, new RegExp(`mosquitto_sub -h 127\\.0\\.0\\.1 -p ${brokerPort} -t 'picam/#' -v`)]) assert.match(hints, hint);
     assert.match(hints, new RegExp(`open http://${listen.replace(/\./g, '\\.')} in a browser`), 'no desktop: the URL to open by hand, no --open');
-    const cameras = await eventually(async () => {
+    const cameras = await waitFor(async () => {
       const response = await fetch(`http://${listen}/api/cameras`).catch(() => undefined);
       if (!response?.ok) return undefined;
       const list = ((await response.json()) as { cameras: DemoCamera[] }).cameras;
