@@ -11,8 +11,10 @@ import { fileURLToPath } from 'node:url';
 //
 //   node dist/scripts/run-tests.js [--jobs N] [--long] [FOLDER-OR-FILE ...]
 //
-// --long runs the long suite (npm run test:long) instead of the default one. --jobs (default 4, or
-// PICAM_TEST_JOBS) sets how many files run at once; files in ALONE run afterwards, one at a time.
+// --long runs the long suite (npm run test:long) instead of the default one. --jobs (default: the number of
+// CPUs, at least 2; or PICAM_TEST_JOBS) sets how many files run at once; files in ALONE run afterwards, one at
+// a time. The files that took longest last time start first (dist/test-durations.json), so the run ends with
+// short files rather than waiting on one long one.
 // Node 20's runner has no glob support, hence this file.
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'); // dist/scripts → the project
@@ -37,10 +39,18 @@ const ALONE: Readonly<Record<string, string>> = {
   'security/memory-bounds': 'memory ceilings under floods',
 };
 
+/**
+ * Files that each drive a headless Chromium (several hundred MB and a core or more of its own): one such file
+ * runs at a time, beside files of other kinds.
+ */
+const ONE_AT_A_TIME = (name: string): string | undefined => (name.startsWith('browser/') ? 'chromium' : undefined);
+
 interface Outcome { file: string; ms: number; code: number | null; pass: number; fail: number; skip: number; output: string }
 
 const argv = process.argv.slice(2);
-let jobs = Number(process.env.PICAM_TEST_JOBS ?? 4);
+// One file per CPU, at least two: most of a file's time is spent waiting on brokers, processes and timers,
+// but the tests that measure rates need the CPU they ask for.
+let jobs = Number(process.env.PICAM_TEST_JOBS ?? Math.max(2, os.cpus().length));
 let long = false;
 const targets: string[] = [];
 for (let i = 0; i < argv.length; i++) {
@@ -110,19 +120,44 @@ function report(o: Outcome): void {
   for (const line of figures) process.stdout.write(`         ${line.trim()}\n`);
 }
 
+/** Runs the files `width` at a time; of the files in one ONE_AT_A_TIME group, one at a time. */
 async function pool(list: string[], width: number): Promise<Outcome[]> {
   const queue = [...list];
   const done: Outcome[] = [];
-  const worker = async (): Promise<void> => {
-    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-      const outcome = await runFile(file);
-      report(outcome);
-      done.push(outcome);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, list.length) }, worker));
+  const busy = new Set<string>();
+  let wake: () => void = () => {};
+  let running = 0;
+  await new Promise<void>((resolve) => {
+    const next = (): void => {
+      while (running < width) {
+        const index = queue.findIndex((file) => { const group = ONE_AT_A_TIME(nameOf(file)); return group === undefined || !busy.has(group); });
+        if (index < 0) break;
+        const file = queue.splice(index, 1)[0]!;
+        const group = ONE_AT_A_TIME(nameOf(file));
+        if (group) busy.add(group);
+        running++;
+        void runFile(file).then((outcome) => {
+          report(outcome);
+          done.push(outcome);
+          if (group) busy.delete(group);
+          running--;
+          wake();
+        });
+      }
+      if (running === 0 && queue.length === 0) resolve();
+    };
+    wake = next;
+    next();
+  });
   return done;
 }
+
+const durationsFile = path.join(root, 'dist', 'test-durations.json');
+const lastTime: Record<string, number> = (() => {
+  try { return JSON.parse(fs.readFileSync(durationsFile, 'utf8')) as Record<string, number>; } catch { return {}; }
+})();
+// Longest first; a file never timed (new) counts as long, so it does not end the run alone.
+files.sort((a, b) => (lastTime[nameOf(b)] ?? Infinity) - (lastTime[nameOf(a)] ?? Infinity) || a.localeCompare(b));
 
 const started = performance.now();
 const alone = files.filter((f) => nameOf(f) in ALONE);
@@ -130,6 +165,8 @@ const together = files.filter((f) => !(nameOf(f) in ALONE));
 process.stdout.write(`${files.length} test files (${long ? 'long suite' : 'default suite'}), ${jobs} at a time${alone.length ? `, then ${alone.length} alone` : ''}; ${os.cpus().length} CPUs\n`);
 const outcomes = [...(await pool(together, jobs)), ...(await pool(alone, 1))];
 const wall = (performance.now() - started) / 1000;
+for (const o of outcomes) lastTime[o.file] = Math.round(o.ms);
+fs.writeFileSync(durationsFile, JSON.stringify(lastTime, null, 1) + '\n');
 
 const slowest = [...outcomes].sort((a, b) => b.ms - a.ms).slice(0, 10);
 process.stdout.write(`\nslowest files:\n${slowest.map((o) => `  ${(o.ms / 1000).toFixed(1).padStart(6)} s  test/${o.file}`).join('\n')}\n`);
