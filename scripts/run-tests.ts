@@ -117,7 +117,7 @@ function report(o: Outcome): void {
   }
   // The figures tests print ("# ..." lines of their own), without the runner's summary lines.
   const figures = o.output.split('\n').filter((l) => /^\s*# /.test(l) && !/^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) /.test(l) && !/^\s*# Subtest:/.test(l));
-  for (const line of figures) process.stdout.write(`         ${line.trim()}\n`);
+  for (const line of figures) process.stdout.write(`         ${line.trim().replace(/^# \\#/, '#')}\n`);
 }
 
 /** Runs the files `width` at a time; of the files in one ONE_AT_A_TIME group, one at a time. */
