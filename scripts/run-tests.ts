@@ -94,14 +94,40 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+/**
+ * A file that has not ended after this long is stopped (it and everything it started) and counted as failed:
+ * a test that fails half-way can leave a child process that keeps its file alive for ever.
+ */
+const FILE_LIMIT_S = Number(process.env.PICAM_TEST_FILE_LIMIT_S ?? 600);
+
+const runningGroups = new Set<number>();
+// The files run in process groups of their own, which Ctrl-C at the terminal does not reach: pass it on.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const pid of runningGroups) { try { process.kill(-pid, 'SIGKILL'); } catch { /* ended meanwhile */ } }
+    process.exit(130);
+  });
+}
+
 function runFile(file: string): Promise<Outcome> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that a file over its time limit can be ended with all it started.
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
-    child.once('close', (code) => {
+    runningGroups.add(child.pid!);
+    let overLimit = false;
+    const limit = setTimeout(() => {
+      overLimit = true;
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* ended meanwhile */ }
+    }, FILE_LIMIT_S * 1000);
+    child.once('close', (exitCode) => {
+      clearTimeout(limit);
+      runningGroups.delete(child.pid!);
+      if (overLimit) output += `\nrun-tests: stopped after ${FILE_LIMIT_S} s (PICAM_TEST_FILE_LIMIT_S), with every process it had started\n`;
+      const code = overLimit ? 1 : exitCode;
       const count = (what: string): number => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(output)?.[1] ?? 0);
       resolve({ file: nameOf(file), ms: performance.now() - started, code, pass: count('pass'), fail: count('fail'), skip: count('skipped'), output });
     });
