@@ -9,8 +9,8 @@ import { standinEnv } from '../helpers/standin-path.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // A camera that hangs while its agent stays connected, as the page shows it in a real Chromium. The agent is
-// picam-agent with the stand-in rpicam-vid, which stops writing after 30 frames but keeps running (a hung
-// camera). The agent reports the stall in its stats after --stall-timeout; its supervisor kills the silent
+// picam-agent with the stand-in rpicam-vid, which stops writing after 100 frames but keeps running (a hung
+// camera); 10 s of frames, so that a busy machine still shows the camera streaming before it hangs. The agent reports the stall in its stats after --stall-timeout; its supervisor kills the silent
 // camera program after 3 s and starts it again, so frames come back and the agent reports the stall over.
 
 const KEY = 'picam/hung';
@@ -29,7 +29,7 @@ before(async () => {
   agent = runNode(
     AGENT_CLI,
     ['--broker', broker.url, '--camera-id', 'hung', '--source', 'rpicam', '--width', '160', '--height', '120', '--fps', '10', '--stall-timeout', '0.5', '--no-adaptive'],
-    standinEnv({ PICAM_STANDIN_STALL_AFTER: '30' }),
+    standinEnv({ PICAM_STANDIN_STALL_AFTER: '100' }),
   );
   chromium = await launchChromium();
   page = await chromium.context.newPage();
