@@ -10,8 +10,9 @@ import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // A camera that hangs while its agent stays connected, as the page shows it in a real Chromium. The agent is
 // picam-agent with the stand-in rpicam-vid, which stops writing after 100 frames but keeps running (a hung
-// camera); 10 s of frames, so that a busy machine still shows the camera streaming before it hangs. The agent reports the stall in its stats after --stall-timeout; its supervisor kills the silent
-// camera program after 3 s and starts it again, so frames come back and the agent reports the stall over.
+// camera): 10 s of frames, so that a busy machine still shows the camera streaming before it hangs. The agent
+// reports the stall in its stats after --stall-timeout; its supervisor kills the silent camera program after
+// 3 s and starts it again, so frames come back and the agent reports the stall over.
 
 const KEY = 'picam/hung';
 let broker: RunningBroker;
