@@ -13,8 +13,8 @@ import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { LinkEmulator } from '../helpers/link-emulator.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, sleep } from '../helpers/processes.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { sleep, waitFor } from '../helpers/processes.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // The page at fleet scale (issue 20), in a real Chromium: six cameras replaying JPEG files at 12 fps, shown
 // in a grid (more than four tiles: thumbnails). Every frame the page draws is recorded from outside its own
@@ -60,7 +60,7 @@ before(async () => {
     agents.push(new Agent({ config, source: build(captureSettings(config)), recreateSource: build, logger: silentLogger, version: 'test' }));
   }
   await Promise.all(agents.map((a) => a.start()));
-  viewer = await startViewer(broker.url, ['--thumbnail-fps', String(THUMBNAIL_FPS)]);
+  viewer = await startViewerInProcess(broker.url, ['--thumbnail-fps', String(THUMBNAIL_FPS)]);
   chromium = await launchChromium({ width: 1600, height: 1000 });
   await chromium.context.addInitScript(RECORDER);
 });
@@ -158,7 +158,7 @@ test('frames that still come but late (a viewer 2 s behind its broker) grey the 
   await link.start();
   let late: Viewer | undefined;
   try {
-    late = await startViewer(link.url, ['--thumbnail-fps', String(THUMBNAIL_FPS)]);
+    late = await startViewerInProcess(link.url, ['--thumbnail-fps', String(THUMBNAIL_FPS)]);
     const page = await openGrid(late.url);
     const tile = page.locator('.tile[data-key="picam/flow0"]');
     assert.equal(await tile.getAttribute('data-health'), 'live', 'live while the link is straight');
@@ -167,7 +167,7 @@ test('frames that still come but late (a viewer 2 s behind its broker) grey the 
     assert.match(await tile.locator('.stale').innerText(), /^behind by \d+\.\d s$/);
     assert.equal(await tile.getAttribute('data-stale'), 'true');
     const seq = Number(await tile.getAttribute('data-seq'));
-    await eventually(async () => (Number(await tile.getAttribute('data-seq')) > seq ? true : undefined), 10_000, 'frames still drawn');
+    await waitFor(async () => (Number(await tile.getAttribute('data-seq')) > seq ? true : undefined), 10_000, 'frames still drawn');
     assert.equal(await tile.getAttribute('data-health'), 'behind', 'still behind while frames trickle in');
     await page.close();
   } finally {

@@ -5,7 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ClientFeed, FRAME_CREDIT, THUMBNAIL_CREDIT, parsePageMessage } from '../../viewer/client-feed.js';
 import type { FrameMeta, ServerMessage } from '../../viewer/page/contract.js';
 import { decodeFrameMessage } from '../../viewer/page/frame-message.js';
-import { eventually } from '../helpers/processes.js';
+import { waitFor } from '../helpers/processes.js';
 
 // One page's feed over a real WebSocket on loopback: what goes out, what waits, what acknowledgements do.
 
@@ -61,27 +61,27 @@ test('page messages are checked: views, acks; anything else is refused', () => {
 test('flow ack: at most FRAME_CREDIT unacknowledged per camera, newest wins while waiting, each ack lets the newest go', async () => {
   const { feed, frames, texts, client, jpegs } = await connect();
   feed.receive(JSON.stringify({ type: 'view', visible: ['cam/a', 'cam/b'], flow: 'ack' }));
-  await eventually(() => (texts.some((t) => t.type === 'feed') ? true : undefined), 5000, 'feed answer');
+  await waitFor(() => (texts.some((t) => t.type === 'feed') ? true : undefined), 5000, 'feed answer');
   assert.deepEqual(texts.find((t) => t.type === 'feed'), { type: 'feed', thumbnailFps: null, flow: 'ack' });
   for (let seq = 1; seq <= 6; seq++) feed.offer(meta('cam/a', seq, seq * 33), jpeg(seq));
   feed.offer(meta('cam/b', 1, 33), jpeg(100));
-  await eventually(() => (frames.length === FRAME_CREDIT + 1 ? true : undefined), 5000, 'frames within credit');
+  await waitFor(() => (frames.length === FRAME_CREDIT + 1 ? true : undefined), 5000, 'frames within credit');
   assert.deepEqual(frames.map((f) => `${f.key}#${f.seq}`), ['cam/a#1', 'cam/a#2', 'cam/b#1']);
   assert.deepEqual([...jpegs[0]!], [...jpeg(1)], 'the JPEG arrives byte for byte after its header');
   let stats = feed.stats;
   assert.equal(stats.unacknowledged, 3);
   assert.equal(stats.replaced, 3, 'seq 3, 4 and 5 were replaced while waiting');
   client.send(JSON.stringify({ type: 'ack', keys: ['cam/a'] }));
-  await eventually(() => (frames.length === 4 ? true : undefined), 5000, 'the waiting frame after an ack');
+  await waitFor(() => (frames.length === 4 ? true : undefined), 5000, 'the waiting frame after an ack');
   assert.equal(frames[3]!.seq, 6, 'the newest waiting frame goes, not the oldest');
   // Acks beyond what was sent are refused and counted: credit never grows past FRAME_CREDIT.
   client.send(JSON.stringify({ type: 'ack', keys: ['cam/a', 'cam/a', 'cam/a', 'cam/zzz'] }));
-  await eventually(() => (feed.stats.refused === 2 ? true : undefined), 5000, 'refused acks counted');
+  await waitFor(() => (feed.stats.refused === 2 ? true : undefined), 5000, 'refused acks counted');
   stats = feed.stats;
   assert.equal(stats.acknowledged, 3);
   assert.equal(stats.unacknowledged, 1, 'cam/b only');
   client.send('not json');
-  await eventually(() => (feed.stats.refused === 3 ? true : undefined), 5000, 'a malformed message counted');
+  await waitFor(() => (feed.stats.refused === 3 ? true : undefined), 5000, 'a malformed message counted');
   feed.close();
 });
 
@@ -89,13 +89,13 @@ test('thumbnails: with more than four cameras on screen each gets thumbnailFps b
   const { feed, frames, texts, client } = await connect(4);
   const keys = ['c/1', 'c/2', 'c/3', 'c/4', 'c/5'];
   feed.receive(JSON.stringify({ type: 'view', visible: keys, flow: 'ack' }));
-  await eventually(() => (texts.some((t) => t.type === 'feed' && t.thumbnailFps === 4) ? true : undefined), 5000, 'thumbnail rate announced');
+  await waitFor(() => (texts.some((t) => t.type === 'feed' && t.thumbnailFps === 4) ? true : undefined), 5000, 'thumbnail rate announced');
   // Ten seconds of a 15 fps camera with capture-time jitter of ±10 ms, each frame acknowledged as it comes.
   let acked = 0;
   client.on('message', (_data, isBinary) => { if (isBinary) { acked++; client.send(JSON.stringify({ type: 'ack', keys: ['c/1'] })); } });
   for (let seq = 0; seq < 150; seq++) {
     feed.offer(meta('c/1', seq, seq * (1000 / 15) + ((seq * 7919) % 21) - 10), jpeg(seq));
-    await eventually(() => (feed.stats.unacknowledged === 0 ? true : undefined), 5000, 'ack');
+    await waitFor(() => (feed.stats.unacknowledged === 0 ? true : undefined), 5000, 'ack');
   }
   const sent = frames.filter((f) => f.key === 'c/1');
   console.log(`# thumbnails at 4 fps from 10 s of a 15 fps camera: ${sent.length} sent (${acked} acknowledged)`);
@@ -106,14 +106,14 @@ test('thumbnails: with more than four cameras on screen each gets thumbnailFps b
   // A thumbnail holds one frame of credit: a second due frame waits.
   feed.offer(meta('c/2', 1, 0), jpeg(1));
   feed.offer(meta('c/2', 2, 300), jpeg(2));
-  await eventually(() => (frames.some((f) => f.key === 'c/2') ? true : undefined), 5000, 'first thumbnail');
+  await waitFor(() => (frames.some((f) => f.key === 'c/2') ? true : undefined), 5000, 'first thumbnail');
   assert.equal(frames.filter((f) => f.key === 'c/2').length, 1);
   // An enlarged camera gets every frame and two of credit; off-screen cameras none.
   feed.receive(JSON.stringify({ type: 'view', visible: keys, focus: 'c/3', flow: 'ack' }));
   feed.offer(meta('c/3', 1, 0), jpeg(1));
   feed.offer(meta('c/3', 2, 33), jpeg(2));
   feed.offer(meta('c/9', 1, 0), jpeg(1));
-  await eventually(() => (frames.filter((f) => f.key === 'c/3').length === 2 ? true : undefined), 5000, 'full rate for the enlarged camera');
+  await waitFor(() => (frames.filter((f) => f.key === 'c/3').length === 2 ? true : undefined), 5000, 'full rate for the enlarged camera');
   assert.equal(frames.some((f) => f.key === 'c/9'), false, 'nothing for a camera off screen');
   feed.close();
 });
@@ -121,7 +121,7 @@ test('thumbnails: with more than four cameras on screen each gets thumbnailFps b
 test('flow socket (a client that never acknowledges): one frame per camera until the socket takes it, newest waits', async () => {
   const { feed, frames } = await connect();
   for (let seq = 1; seq <= 5; seq++) feed.offer(meta('s/a', seq, seq), jpeg(seq));
-  await eventually(() => (frames.length === 2 ? true : undefined), 5000, 'first and newest');
+  await waitFor(() => (frames.length === 2 ? true : undefined), 5000, 'first and newest');
   assert.deepEqual(frames.map((f) => f.seq), [1, 5]);
   assert.equal(feed.stats.flow, 'socket');
   assert.equal(feed.stats.replaced, 3);
