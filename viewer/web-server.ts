@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -6,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../common/logger.js';
 import { ClientFeed, parseViewMessage } from './client-feed.js';
 import { HostAllowList } from './host-allow-list.js';
+import { PAGE_ASSETS, readPageAsset } from './page-assets.js';
 import { requestProblem } from './request-guard.js';
 
 /** An API request that cannot be done; `status` is the HTTP status, the message is shown in the page. */
@@ -38,11 +38,13 @@ export interface PageFeedStats {
   bufferedBytes: number;
 }
 
-const STATIC: Record<string, { file: URL; type: string }> = {
-  '/': { file: new URL('../../viewer/page/index.html', import.meta.url), type: 'text/html; charset=utf-8' },
-  '/style.css': { file: new URL('../../viewer/page/style.css', import.meta.url), type: 'text/css; charset=utf-8' },
-  '/app.js': { file: new URL('./page/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
-};
+/**
+ * More API routes, answered after the page's own (the desktop settings form). A route that is not its own
+ * answers undefined; a refusal throws HttpError. GET bodies are undefined.
+ */
+export interface ExtraRoutes {
+  answer(method: 'GET' | 'POST', pathname: string, body: string | undefined): Promise<Record<string, unknown>> | undefined;
+}
 
 const CAMERA_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control)$/;
 
@@ -74,7 +76,7 @@ export class WebServer {
   private hosts = new HostAllowList('127.0.0.1');
   private maxPages = 16;
 
-  constructor(private readonly data: PageData, private readonly logger: Logger) {}
+  constructor(private readonly data: PageData, private readonly logger: Logger, private readonly extra?: ExtraRoutes) {}
 
   get clientCount(): number {
     return this.feeds.size;
@@ -206,12 +208,12 @@ export class WebServer {
         .catch((error: unknown) => this.failed(res, pathname, error));
       return;
     }
-    const asset = STATIC[pathname];
+    const asset = Object.hasOwn(PAGE_ASSETS, pathname) ? PAGE_ASSETS[pathname as keyof typeof PAGE_ASSETS] : undefined;
     if (asset) {
-      fs.readFile(asset.file, (error, body) => {
-        if (error) return this.reply(res, 500, 'text/plain', 'page file missing: run npm run build');
-        this.reply(res, 200, asset.type, body);
-      });
+      readPageAsset(asset.asset).then(
+        (body) => this.reply(res, 200, asset.type, body),
+        () => this.reply(res, 500, 'text/plain', 'page file missing: run npm run build'),
+      );
       return;
     }
     if (pathname === '/api/cameras') return this.reply(res, 200, 'application/json', JSON.stringify(this.data.snapshot()));
@@ -222,6 +224,8 @@ export class WebServer {
       if (!jpeg) return this.reply(res, 404, 'text/plain', 'no frame of that camera kept: none came yet, or it was let go to stay within --max-latest-bytes');
       return this.reply(res, 200, 'image/jpeg', jpeg);
     }
+    const extra = this.extra?.answer('GET', pathname, undefined);
+    if (extra) return this.settle(pathname, extra, res);
     this.reply(res, 404, 'text/plain', 'not found');
   }
 
@@ -233,7 +237,13 @@ export class WebServer {
     else if (camera?.what === 'control') work = parseJsonObject(body).then((request) => this.data.control(camera.name, request));
     else if (pathname === '/api/recording/start') work = this.data.setRecording(true);
     else if (pathname === '/api/recording/stop') work = this.data.setRecording(false);
+    else work = this.extra?.answer('POST', pathname, body);
     if (!work) return this.reply(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
+    this.settle(pathname, work, res);
+  }
+
+  /** Answers an API request with its work's result as JSON, or its HttpError; then tells every page the news. */
+  private settle(pathname: string, work: Promise<Record<string, unknown>>, res: http.ServerResponse): void {
     work
       .then(
         (body) => {
