@@ -132,9 +132,8 @@ export function checkSettings(settings: DesktopSettings): void {
 }
 
 function formWords(problem: string): string {
-  let text = problem;
-  for (const key of SETTINGS_KEYS) {
-    text = text.replaceAll(envName(VIEWER_ENV_PREFIX, key), LABELS[key]).replace(new RegExp(`\\b${key}\\b`, 'g'), LABELS[key]);
-  }
-  return text.replace(/ \(--username or [A-Z_]+\)/, '');
+  let text = problem.replace(/ \(--[a-z-]+ or [A-Z_]+\)/g, '');
+  for (const key of SETTINGS_KEYS) text = text.replaceAll(envName(VIEWER_ENV_PREFIX, key), LABELS[key]);
+  for (const key of ['username', 'caFile', 'mediaDir'] as const) text = text.replace(new RegExp(`(?<![-\\w])${key}\\b`, 'g'), LABELS[key]);
+  return text;
 }
