@@ -87,7 +87,7 @@ export class MqttConnection {
 
   constructor(private readonly options: MqttConnectionOptions, private readonly logger: Logger) {
     this.backoff = new ReconnectBackoff(options.reconnectMinMs ?? RECONNECT_MIN_MS, options.reconnectMaxMs ?? RECONNECT_MAX_MS);
-    this.log = new ConnectionLog(logger, redactUrl(options.url), options.caFile);
+    this.log = new ConnectionLog(logger, redactUrl(options.url));
   }
 
   get connected(): boolean {
@@ -133,8 +133,9 @@ export class MqttConnection {
     });
     client.on('message', (topic, payload, packet) => o.onMessage?.(topic, payload, packet.retain));
     client.on('error', (error) => {
-      if (error.message === 'connack timeout') { this.timedOut = true; this.log.timedOut(this.attemptTimeout.ms); } else this.log.error(error);
-      const hint = error.message === 'connack timeout' ? 'no answer from the broker: is the host right, and is it up?' : connectionHint(error, { caFile: o.caFile });
+      const timeout = error.message === 'connack timeout';
+      const hint = timeout ? 'no answer from the broker: is the host right, and is it up?' : connectionHint(error, { caFile: o.caFile, username: o.username });
+      if (timeout) { this.timedOut = true; this.log.timedOut(this.attemptTimeout.ms); } else this.log.error(error, hint);
       this.problem = { error: error.message, ...(hint ? { hint } : {}) };
     });
     client.on('close', () => {

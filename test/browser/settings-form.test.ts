@@ -52,7 +52,11 @@ test('first start opens the form; a wrong password is told in the page; the save
   await page.fill('input[name=password]', 'not-the-password');
   await page.click('button[type=submit]');
   await page.waitForURL(`http://127.0.0.1:${port}/`, { timeout: 30_000 });
-  await page.waitForFunction(() => /refused the user name or password/.test(document.getElementById('alerts')?.textContent ?? ''), undefined, { timeout: 30_000 });
+  // The page's alert gains the reason once the viewer has tried the broker.
+  await page.waitForFunction(() => /retrying\. \S/.test(document.getElementById('alerts')?.textContent ?? ''), undefined, { timeout: 30_000 });
+  const alert = await page.textContent('#alerts') ?? '';
+  assert.match(alert, /not connected to the MQTT broker; it keeps retrying\. the broker refused the login: check the user name and password/);
+  console.log(`# wrong password, in the page: ${alert}`);
 
   await page.click('#settings');
   await page.waitForURL(/\/settings$/);
