@@ -1,6 +1,7 @@
 import type { Stoppable } from '../../common/cli-runner.js';
 import { ConfigError, opt } from '../../common/options.js';
-import { viewerOptions } from '../config.js';
+import { parseListen, viewerOptions } from '../config.js';
+import { isLoopbackHost } from '../host-allow-list.js';
 import { parseViewerCommandLine, startViewer, viewerLogger } from '../program.js';
 import { SettingsRoutes } from '../settings/settings-routes.js';
 import { SETTINGS_KEYS, type DesktopSettings, type SettingsStore } from '../settings/settings-store.js';
@@ -80,7 +81,9 @@ export class DesktopApp implements Stoppable {
     if (!start) throw new Error('unreachable: no --help in the desktop viewer\'s own arguments');
     const values = start.parsed.values;
     const current: DesktopSettings | undefined = configured ? pickSettings(values, start.password) : undefined;
-    const routes = new SettingsRoutes({ store: this.store, current, problems, onSaved: () => void this.restart().catch(() => undefined) });
+    // A page shared on the network (listen set by hand) shows the settings but cannot change them.
+    const local = isLoopbackHost(parseListen(values.listen).host);
+    const routes = new SettingsRoutes({ store: local ? this.store : undefined, current, problems, onSaved: () => void this.restart().catch(() => undefined) });
     const config = { ...values, open: first && values.open };
     const deps = { config, logger: viewerLogger(values), password: start.password, tls: start.tls, connect: configured, extraRoutes: routes, openPath: configured ? '/' : '/settings' };
     try {

@@ -78,7 +78,7 @@ async function settingsPage(form: HTMLFormElement): Promise<void> {
   showTlsRow(form);
   field(form, 'broker').addEventListener('input', () => showTlsRow(form));
   if (!view.editable) {
-    status.textContent = 'This viewer was started with options; the form shows what they are but cannot change them.';
+    status.textContent = 'These settings can be changed only on the computer the viewer runs on (its page is shared on the network).';
     form.querySelector('button')!.disabled = true;
     return;
   }

@@ -73,7 +73,7 @@ export class SettingsRoutes implements ExtraRoutes {
 
   private async save(body: string): Promise<Record<string, unknown>> {
     const store = this.options.store;
-    if (!store) throw new HttpError(409, 'this viewer was started with options of its own; change those, or start picam-viewer without options to use the settings form');
+    if (!store) throw new HttpError(409, 'the settings can be changed only in picam-viewer.exe started without options, from a page on this computer (listen on loopback)');
     const settings = parseForm(body, this.options.current);
     checkSettings(settings);
     let restriction;
