@@ -16,6 +16,11 @@ export function appWindowCandidates(env: NodeJS.ProcessEnv): string[] {
   ];
 }
 
+/** The first of appWindowCandidates that exists, or undefined (then the default browser opens the page). */
+export function appWindowProgram(env: NodeJS.ProcessEnv, exists: (file: string) => boolean = fs.existsSync): string | undefined {
+  return appWindowCandidates(env).find((file) => exists(file));
+}
+
 /**
  * Opens the page as an app window (Edge, else Chrome) on Windows, else in the default browser. Never throws:
  * a page that cannot be opened is a warning naming the URL to open by hand.
@@ -28,7 +33,7 @@ export function openAppWindow(url: string, logger: Logger, env: NodeJS.ProcessEn
     if (error instanceof UnsafeUrlError) return logger.warn('cannot open a browser', { reason: error.message });
     throw error;
   }
-  const program = appWindowCandidates(env).find((file) => exists(file));
+  const program = appWindowProgram(env, exists);
   if (!program) return openInBrowser(url, logger);
   const child = spawn(program, [`--app=${url}`], { shell: false, detached: true, stdio: 'ignore', windowsHide: false });
   child.once('error', (error: NodeJS.ErrnoException) => {
