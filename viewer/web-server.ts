@@ -225,7 +225,7 @@ export class WebServer {
       return this.reply(res, 200, 'image/jpeg', jpeg);
     }
     const extra = this.extra?.answer('GET', pathname, undefined);
-    if (extra) return this.settle(pathname, extra, res);
+    if (extra) return this.settle(pathname, extra, res, false);
     this.reply(res, 404, 'text/plain', 'not found');
   }
 
@@ -242,19 +242,19 @@ export class WebServer {
     this.settle(pathname, work, res);
   }
 
-  /** Answers an API request with its work's result as JSON, or its HttpError; then tells every page the news. */
-  private settle(pathname: string, work: Promise<Record<string, unknown>>, res: http.ServerResponse): void {
+  /** Answers an API request with its work's result as JSON, or its HttpError; after an action, tells every page the news. */
+  private settle(pathname: string, work: Promise<Record<string, unknown>>, res: http.ServerResponse, changed = true): void {
     work
       .then(
         (body) => {
           this.reply(res, 200, 'application/json', JSON.stringify(body));
-          this.broadcastSummary();
+          if (changed) this.broadcastSummary();
         },
         (error: Error) => {
           const status = error instanceof HttpError ? error.status : 500;
           if (status === 500) this.logger.error('request failed', { path: pathname, error: error.message });
           this.reply(res, status, 'application/json', JSON.stringify({ error: error.message }));
-          this.broadcastSummary();
+          if (changed) this.broadcastSummary();
         },
       )
       .catch((error: unknown) => this.failed(res, pathname, error));

@@ -6,8 +6,20 @@ import { parseViewerCommandLine, startViewer, viewerLogger } from '../program.js
 import { defaultSettingsFile, SettingsStore } from '../settings/settings-store.js';
 import { DesktopApp, exeOptions } from './desktop-app.js';
 
+const argv = process.argv.slice(2);
+
+/**
+ * A double-clicked exe's console closes the moment the process ends: whatever went wrong at start would be gone
+ * before anyone read it. So a failed start waits for Enter when there is someone at the console.
+ */
+async function holdConsoleOnFailure(): Promise<void> {
+  if (argv.length > 0 || !process.exitCode || !process.stdin.isTTY) return;
+  process.stderr.write('picam-viewer could not start (see above). Press Enter to close this window.\n');
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  process.stdin.pause();
+}
+
 void runCli('picam-viewer', async () => {
-  const argv = process.argv.slice(2);
   if (argv.length === 0 && !process.env.PICAM_VIEWER_CONFIG) {
     const file = defaultSettingsFile();
     const app = new DesktopApp(new SettingsStore(file, createLogger({ level: exeOptions.logLevel.default, component: 'settings' })), process.env);
@@ -21,4 +33,4 @@ void runCli('picam-viewer', async () => {
   const viewer = await startViewer({ config, logger: viewerLogger(config), password: start.password, tls: start.tls });
   process.stdout.write(`picam-viewer: open ${viewer.url}\n`);
   return viewer;
-});
+}).then(holdConsoleOnFailure);
