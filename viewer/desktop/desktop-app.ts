@@ -1,4 +1,5 @@
 import type { Stoppable } from '../../common/cli-runner.js';
+import type { Logger } from '../../common/logger.js';
 import { ConfigError, opt } from '../../common/options.js';
 import { parseListen, viewerOptions } from '../config.js';
 import { isLoopbackHost } from '../host-allow-list.js';
@@ -26,7 +27,7 @@ export class DesktopApp implements Stoppable {
   private queue: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly store: SettingsStore, private readonly env: NodeJS.ProcessEnv) {}
+  constructor(private readonly store: SettingsStore, private readonly env: NodeJS.ProcessEnv, private readonly logger: Logger) {}
 
   /** Where the page is, once started. */
   get url(): string {
@@ -83,7 +84,7 @@ export class DesktopApp implements Stoppable {
     const current: DesktopSettings | undefined = configured ? pickSettings(values, start.password) : undefined;
     // A page shared on the network (listen set by hand) shows the settings but cannot change them.
     const local = isLoopbackHost(parseListen(values.listen).host);
-    const routes = new SettingsRoutes({ store: local ? this.store : undefined, current, problems, onSaved: () => void this.restart().catch(() => undefined) });
+    const routes = new SettingsRoutes({ store: local ? this.store : undefined, current, problems, onSaved: () => void this.restart().catch((error: Error) => this.logger.error('could not start again with the saved settings; start picam-viewer again', { error: error.message })) });
     const config = { ...values, open: first && values.open };
     const deps = { config, logger: viewerLogger(values), password: start.password, tls: start.tls, connect: configured, extraRoutes: routes, openPath: configured ? '/' : '/settings' };
     try {

@@ -22,7 +22,8 @@ async function holdConsoleOnFailure(): Promise<void> {
 void runCli('picam-viewer', async () => {
   if (argv.length === 0 && !process.env.PICAM_VIEWER_CONFIG) {
     const file = defaultSettingsFile();
-    const app = new DesktopApp(new SettingsStore(file, createLogger({ level: exeOptions.logLevel.default, component: 'settings' })), process.env);
+    const logger = createLogger({ level: exeOptions.logLevel.default, component: 'desktop' });
+    const app = new DesktopApp(new SettingsStore(file, logger.child('settings')), process.env, logger);
     await app.start();
     process.stdout.write(`picam-viewer: the page is at ${app.url} (settings in ${file}); close this window to stop\n`);
     return app;
