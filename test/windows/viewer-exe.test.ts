@@ -22,7 +22,8 @@ interface CamerasAnswer {
   viewer: { connected: boolean; brokerProblem?: { error: string; hint?: string }; canSaveSnapshots: boolean };
 }
 
-describe('picam-viewer.exe under Wine', { skip: ENABLED ? false : 'set PICAM_TEST_WINDOWS=1 (npm run test:windows)' }, () => {
+// Bounded as a whole: 2.5 to 5 minutes here; a Wine that hangs must not eat CI's 90 minutes.
+describe('picam-viewer.exe under Wine', { skip: ENABLED ? false : 'set PICAM_TEST_WINDOWS=1 (npm run test:windows)', timeout: 15 * 60_000 }, () => {
   let broker: RunningBroker;
   let prefix: WinePrefix;
   let release: WinReleaseResult;
