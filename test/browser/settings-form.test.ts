@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
 import { freePort } from '../helpers/mosquitto.js';
-import { eventually, ROOT, runNode, type RunningProcess } from '../helpers/processes.js';
+import { ROOT, runNode, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 
 // The desktop viewer (picam-viewer.exe's entry point, run here by Linux Node: the settings file goes under

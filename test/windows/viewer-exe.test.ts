@@ -9,7 +9,7 @@ import { buildWindowsRelease, EXE_NAME, README_NAME, type WinReleaseResult } fro
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { isWholeJpeg } from '../helpers/jpeg-tools.js';
 import { freePort, startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { AGENT_CLI, eventually, ROOT, runNode, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, waitFor, ROOT, runNode, type RunningProcess } from '../helpers/processes.js';
 import { createWinePrefix, runWine, windowsPath, type WinePrefix, type WineProcess } from '../helpers/wine.js';
 
 // picam-viewer.exe, built here from the official Windows node.exe, run under Debian's Wine against a Linux
@@ -89,11 +89,11 @@ describe('picam-viewer.exe under Wine', { skip: ENABLED ? false : 'set PICAM_TES
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>picam-mqtt viewer<\/title>[\s\S]*\/settings\.js/);
     for (const asset of ['/app.js', '/settings.js', '/style.css', '/settings']) assert.equal((await get(port, asset)).status, 200, asset);
-    const listed = await eventually(async () => (await cameras(port)).cameras.find((c) => c.cameraId === 'win'), 30_000, 'camera win listed');
+    const listed = await waitFor(async () => (await cameras(port)).cameras.find((c) => c.cameraId === 'win'), 30_000, 'camera win listed');
     assert.equal(listed.status, 'online');
 
     const cameraDir = path.join(saveDir, 'win');
-    await eventually(() => (fs.existsSync(cameraDir) && fs.readdirSync(cameraDir).length >= 30 ? true : undefined), 60_000, '30 saved frames');
+    await waitFor(() => (fs.existsSync(cameraDir) && fs.readdirSync(cameraDir).length >= 30 ? true : undefined), 60_000, '30 saved frames');
     assert.equal((await post(port, '/api/recording/stop')).status, 200);
     assert.equal(await exe.stop('SIGINT'), 0, exe.output());
     assert.match(exe.output(), /viewer stopped/);
@@ -138,7 +138,7 @@ describe('picam-viewer.exe under Wine', { skip: ENABLED ? false : 'set PICAM_TES
     const closedPort = await freePort();
     assert.equal((await post(port, '/api/settings', { broker: `mqtt://127.0.0.1:${closedPort}` })).status, 200);
     // The viewer starts again 0.3 s after answering; until then the page still says no broker is set.
-    const problem = await eventually(async () => {
+    const problem = await waitFor(async () => {
       const hint = (await cameras(port).catch(() => undefined))?.viewer.brokerProblem?.hint;
       return hint && /nothing listens/.test(hint) ? hint : undefined;
     }, 30_000, 'the refused connection told in the page');
@@ -148,7 +148,7 @@ describe('picam-viewer.exe under Wine', { skip: ENABLED ? false : 'set PICAM_TES
     const saved = await post(port, '/api/settings', { broker: broker.url, mediaDir: windowsPath(mediaDir) });
     assert.equal(saved.status, 200);
     assert.match(((await saved.json()) as { protection: string }).protection, /^icacls: inheritance removed, full control for .+ only$/);
-    await eventually(async () => ((await cameras(port).catch(() => undefined))?.viewer.connected ? true : undefined), 30_000, 'connected after saving');
+    await waitFor(async () => ((await cameras(port).catch(() => undefined))?.viewer.connected ? true : undefined), 30_000, 'connected after saving');
     const yaml = fs.readFileSync(settingsFile, 'utf8');
     assert.match(yaml, new RegExp(`^broker: ${broker.url.replaceAll('/', '\\/')}$`, 'm'));
     assert.equal(await exe.stop('SIGINT'), 0, exe.output());
@@ -158,8 +158,8 @@ describe('picam-viewer.exe under Wine', { skip: ENABLED ? false : 'set PICAM_TES
     await exe.waitFor(/connected to broker/, 120_000);
     const view = (await (await get(port, '/api/settings')).json()) as { configured: boolean; values: { broker: string; mediaDir: string } };
     assert.deepEqual([view.configured, view.values.broker, view.values.mediaDir], [true, broker.url, windowsPath(mediaDir)]);
-    await eventually(async () => (await cameras(port)).cameras.find((c) => c.cameraId === 'win'), 30_000, 'camera win listed');
-    await eventually(async () => ((await post(port, '/api/cameras/win/snapshot')).status === 200 ? true : undefined), 15_000, 'a snapshot saved');
+    await waitFor(async () => (await cameras(port)).cameras.find((c) => c.cameraId === 'win'), 30_000, 'camera win listed');
+    await waitFor(async () => ((await post(port, '/api/cameras/win/snapshot')).status === 200 ? true : undefined), 15_000, 'a snapshot saved');
     const snapshots = fs.readdirSync(mediaDir).filter((f) => /^win_snapshot_.*\.jpg$/.test(f));
     assert.equal(snapshots.length, 1);
     assert.ok(source.frames.some((f) => f.equals(fs.readFileSync(path.join(mediaDir, snapshots[0]!)))), 'the snapshot is one of the source frames');
