@@ -81,7 +81,8 @@ describe('picam-viewer.exe under Wine', { skip: ENABLED ? false : 'set PICAM_TES
     const saveDir = path.join(work, 'saved');
     const recordDir = path.join(work, 'recorded');
     const port = await freePort();
-    const exe = start(['--broker', broker.url, '--listen', `127.0.0.1:${port}`, '--save-dir', windowsPath(saveDir), '--record', windowsPath(recordDir), '--no-open']);
+    // --camera: on a shared machine another test's agent may find this broker's port (it was theirs a moment ago).
+    const exe = start(['--broker', broker.url, '--camera', 'win', '--listen', `127.0.0.1:${port}`, '--save-dir', windowsPath(saveDir), '--record', windowsPath(recordDir), '--no-open']);
     await exe.waitFor(/open http:\/\/127\.0\.0\.1:\d+/, 120_000);
     await exe.waitFor(/connected to broker/);
 
