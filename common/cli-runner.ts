@@ -14,8 +14,12 @@ export interface Stoppable {
 
 /**
  * The process edge: turns errors into one clear line and an exit code, and stops the program once on
- * SIGINT/SIGTERM (a second signal, a second or more later, forces the exit). Windows delivers Ctrl-C as SIGINT too.
+ * SIGINT/SIGTERM/SIGHUP (a second signal, a second or more later, forces the exit). Windows delivers Ctrl-C as
+ * SIGINT, Ctrl-Break as SIGBREAK, and closing the console window as SIGHUP, after which Windows ends the process
+ * about 10 s later whatever it is doing: stopping must be quicker than that.
  */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export async function runCli(program: string, main: () => Promise<Stoppable | undefined>): Promise<void> {
   let running: Stoppable | undefined;
   let stopping = false;
@@ -39,24 +43,20 @@ export async function runCli(program: string, main: () => Promise<Stoppable | un
       () => { process.exitCode ??= EXIT_OK; },
       (error: Error) => { process.stderr.write(`${program}: error while stopping: ${error.message}\n`); process.exitCode = EXIT_FAILURE; },
     ).finally(() => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      for (const name of STOP_SIGNALS) process.removeListener(name, onSignal);
       clearTimeout(timer);
     });
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
   try {
     running = await main();
     if (!running) {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      for (const name of STOP_SIGNALS) process.removeListener(name, onSignal);
     } else if (stopping) {
       await running.stop();
     }
   } catch (error) {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    for (const name of STOP_SIGNALS) process.removeListener(name, onSignal);
     if (error instanceof ConfigError) {
       for (const problem of error.problems) process.stderr.write(`${program}: config error: ${problem}\n`);
       process.exitCode = EXIT_CONFIG;

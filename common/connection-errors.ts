@@ -12,7 +12,7 @@ const UNTRUSTED = new Set([
  * What to do about a failed broker connection, in one sentence, for the log line next to the raw error.
  * Undefined when there is nothing more useful to say than the error itself.
  */
-export function connectionHint(error: Error & { code?: string | number }, context: { caFile?: string } = {}): string | undefined {
+export function connectionHint(error: Error & { code?: string | number }, context: { caFile?: string; username?: string } = {}): string | undefined {
   const code = error.code;
   if (typeof code === 'string') {
     if (UNTRUSTED.has(code)) {
@@ -30,6 +30,8 @@ export function connectionHint(error: Error & { code?: string | number }, contex
   if (typeof code === 'number') {
     // CONNACK refusals: 4/5 over MQTT 3.1.1, 134/135 over MQTT 5.
     if (code === 4 || code === 134) return 'the broker refused the user name or password; check username and password (or passwordFile)';
+    // Mosquitto 2.0 answers a wrong password with 135 too.
+    if ((code === 5 || code === 135) && context.username !== undefined) return 'the broker refused the login: check the user name and password, and that this account may connect';
     if (code === 5 || code === 135) return 'the broker refused the login: this client is not authorized (anonymous access off, or an ACL/plugin refused it); set username and password';
   }
   return undefined;

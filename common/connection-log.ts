@@ -1,4 +1,3 @@
-import { connectionHint } from './connection-errors.js';
 import type { Logger } from './logger.js';
 
 /** A connection that closes sooner than this after the broker accepted it did not really work. */
@@ -28,7 +27,6 @@ export class ConnectionLog {
   constructor(
     private readonly logger: Logger,
     private readonly url: string,
-    private readonly caFile: string | undefined,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -39,10 +37,11 @@ export class ConnectionLog {
     this.timeoutsInARow = 0;
   }
 
-  error(error: Error & { code?: string | number }): void {
+  /** A failed attempt, with what to do about it (connectionHint). */
+  error(error: Error, hint: string | undefined): void {
     this.checkStable();
     this.errorThisAttempt = true;
-    this.warnOnce(error.message, { error: error.message, hint: connectionHint(error, { caFile: this.caFile }) });
+    this.warnOnce(error.message, { error: error.message, hint });
   }
 
   /** An attempt got no CONNACK within its time limit: one can be a loaded machine, several in a row are worth a line. */

@@ -1,5 +1,6 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import { publishOverhead } from '../protocol/packet-size.js';
+import { connectionHint } from './connection-errors.js';
 import { ConnectionLog } from './connection-log.js';
 import type { Logger } from './logger.js';
 import { redactUrl } from './redact-url.js';
@@ -78,10 +79,15 @@ export class MqttConnection {
   /** Maximum Packet Size from the last CONNACK (MQTT 5), if the broker sent one. */
   maxPacketSize: number | undefined;
   connects = 0;
+  /**
+   * Why the broker cannot be reached, in words for a person (the error and what to do), from the last failed
+   * attempt; undefined once connected. The viewer's page shows it.
+   */
+  problem: { error: string; hint?: string } | undefined;
 
   constructor(private readonly options: MqttConnectionOptions, private readonly logger: Logger) {
     this.backoff = new ReconnectBackoff(options.reconnectMinMs ?? RECONNECT_MIN_MS, options.reconnectMaxMs ?? RECONNECT_MAX_MS);
-    this.log = new ConnectionLog(logger, redactUrl(options.url), options.caFile);
+    this.log = new ConnectionLog(logger, redactUrl(options.url));
   }
 
   get connected(): boolean {
@@ -115,6 +121,7 @@ export class MqttConnection {
       this.connects++;
       this.attemptTimeout.reset();
       this.log.connected();
+      this.problem = undefined;
       this.maxPacketSize = connack.properties?.maximumPacketSize;
       if (o.noDelay) (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.logger.info(this.connects === 1 ? 'connected to broker' : 'reconnected to broker', {
@@ -126,7 +133,10 @@ export class MqttConnection {
     });
     client.on('message', (topic, payload, packet) => o.onMessage?.(topic, payload, packet.retain));
     client.on('error', (error) => {
-      if (error.message === 'connack timeout') { this.timedOut = true; this.log.timedOut(this.attemptTimeout.ms); } else this.log.error(error);
+      const timeout = error.message === 'connack timeout';
+      const hint = timeout ? 'no answer from the broker: is the host right, and is it up?' : connectionHint(error, { caFile: o.caFile, username: o.username });
+      if (timeout) { this.timedOut = true; this.log.timedOut(this.attemptTimeout.ms); } else this.log.error(error, hint);
+      this.problem = { error: error.message, ...(hint ? { hint } : {}) };
     });
     client.on('close', () => {
       // MQTT.js answers the QoS 1 publishes (and subscribes) of a connection the peer closed only by resending

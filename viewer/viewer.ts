@@ -11,10 +11,11 @@ import { parseListen } from './config.js';
 import { FrameReceiver } from './frame-receiver.js';
 import { FrameSaver, SaveError } from './frame-saver.js';
 import { isLoopbackHost } from './host-allow-list.js';
-import { browsableHost, openInBrowser } from './open-browser.js';
+import { browsableHost } from './open-browser.js';
 import { Recorder, RecordingError } from './recorder.js';
 import type { CameraStates } from './page/contract.js';
-import { HttpError, WebServer } from './web-server.js';
+import { HttpError, WebServer, type ExtraRoutes } from './web-server.js';
+import { openAppWindow } from './app-window.js';
 
 /** Room above a frame's bytes for the MQTT fixed header, topic, properties and chunk header. */
 const MQTT_OVERHEAD_BYTES = 64 * 1024;
@@ -25,6 +26,12 @@ export interface ViewerDeps {
   password?: string;
   /** TLS files' contents (loadTlsFiles), when configured. */
   tls?: TlsMaterial;
+  /** False: no broker yet (the desktop viewer's first start, which shows the settings form). Default true. */
+  connect?: boolean;
+  /** More routes for the page server (the desktop settings form). */
+  extraRoutes?: ExtraRoutes;
+  /** The path --open opens, default `/`. */
+  openPath?: string;
 }
 
 /** The viewer's composition root: MQTT → receiver → (page server, saver). Starts in order, stops in reverse. */
@@ -32,6 +39,8 @@ export class Viewer {
   readonly registry: CameraRegistry;
   readonly receiver: FrameReceiver;
   readonly saver: FrameSaver | undefined;
+  /** Where the page's snapshots go: --media-dir, else --save-dir. */
+  private readonly snapshotSaver: FrameSaver | undefined;
   readonly recorder: Recorder;
   private readonly connection: MqttConnection;
   private readonly web: WebServer;
@@ -49,6 +58,7 @@ export class Viewer {
       logger.child('receiver'),
     );
     this.saver = config.saveDir ? new FrameSaver(config.saveDir, logger.child('saver')) : undefined;
+    this.snapshotSaver = config.mediaDir ? new FrameSaver(config.mediaDir, logger.child('snapshots')) : this.saver;
     this.recorder = new Recorder({ maxSegmentBytes: config.recordMaxMb * 1024 * 1024, maxSegmentMs: config.recordMaxMinutes * 60_000 }, logger.child('recorder'));
     this.web = new WebServer(
       {
@@ -64,6 +74,7 @@ export class Viewer {
         },
       },
       logger.child('web'),
+      deps.extraRoutes,
     );
     const topics = receiverSubscriptions(config.prefix, config.camera);
     this.connection = new MqttConnection(
@@ -91,6 +102,7 @@ export class Viewer {
   async start(): Promise<void> {
     const { config, logger } = this.deps;
     await this.saver?.start();
+    if (this.snapshotSaver !== this.saver) await this.snapshotSaver?.start();
     if (config.record) await this.recorder.start(config.record);
     if (this.saver) this.receiver.onFrame((camera, frame) => this.saver!.save(camera, frame));
     this.receiver.onFrame((camera, frame) => this.recorder.write(camera, frame, camera.latest?.receivedAtMs ?? Date.now()));
@@ -105,14 +117,14 @@ export class Viewer {
     const bound = await this.web.start(host, port, { allowHosts: config.allowHost, maxPages: config.maxPages, thumbnailFps: config.thumbnailFps });
     this.url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     this.sweepTimer = setInterval(() => this.receiver.reassembler.sweep(), 250);
-    this.connection.start();
-    logger.info('viewer started', { page: this.url, broker: redactUrl(config.broker) });
+    if (this.deps.connect !== false) this.connection.start();
+    logger.info('viewer started', { page: this.url, broker: this.deps.connect === false ? 'none yet' : redactUrl(config.broker) });
     if (!isLoopbackHost(host)) {
       logger.warn('the page is reachable from other computers on the network: it has no login', { listen: config.listen, answersTo: this.web.hostNames.join(',') });
     }
     if (config.open) {
       const shown = browsableHost(bound.host);
-      openInBrowser(`http://${shown.includes(':') ? `[${shown}]` : shown}:${bound.port}/`, logger);
+      openAppWindow(`http://${shown.includes(':') ? `[${shown}]` : shown}:${bound.port}${this.deps.openPath ?? '/'}`, logger);
     }
   }
 
@@ -155,13 +167,14 @@ export class Viewer {
       cameras: this.registry.all().map((c) => this.registry.summary(c, now, reassembler.counters(c.key))),
       viewer: {
         connected: this.connection.connected,
+        brokerProblem: this.deps.connect === false ? { error: 'no broker set', hint: 'Open Settings and enter the broker.' } : this.connection.connected ? undefined : this.connection.problem,
         malformed: this.receiver.malformed,
         rejectedChunks: Object.fromEntries(reassembler.rejections),
         pendingBytes: reassembler.pendingByteCount,
         latestBytes: this.receiver.latestFrames.bytes,
         pages: this.web.clientCount,
         saved: this.saver ? { written: this.saver.written, skipped: this.saver.skipped, failed: this.saver.failed, lastError: this.saver.lastError } : undefined,
-        canSaveSnapshots: this.saver !== undefined,
+        canSaveSnapshots: this.snapshotSaver !== undefined,
         recordDir: this.recordDir,
         recording: this.recorder.state(),
         pageFeeds: this.web.feedStats(),
@@ -169,9 +182,9 @@ export class Viewer {
     };
   }
 
-  /** Where the page's Record button records: --record, else --save-dir, else nowhere (the button says why). */
+  /** Where the page's Record button records: --record, else --media-dir, else --save-dir, else nowhere (the button says why). */
   get recordDir(): string | undefined {
-    return this.deps.config.record ?? this.deps.config.saveDir;
+    return this.deps.config.record ?? this.deps.config.mediaDir ?? this.deps.config.saveDir;
   }
 
   async setRecording(on: boolean): Promise<Record<string, unknown>> {
@@ -180,7 +193,7 @@ export class Viewer {
       return { recording: this.recorder.state() };
     }
     const dir = this.recordDir;
-    if (!dir) throw new HttpError(409, 'no recording folder: start picam-viewer with --record DIR (or --save-dir DIR)');
+    if (!dir) throw new HttpError(409, 'no recording folder: start picam-viewer with --record DIR (or --media-dir DIR)');
     try {
       await this.recorder.start(dir);
     } catch (error) {
@@ -195,9 +208,9 @@ export class Viewer {
     if (!camera) throw new HttpError(404, `no camera ${cameraName}`);
     const latest = camera.latest;
     if (!latest) throw new HttpError(404, `no frame from ${camera.cameraId} kept: none came yet, or it was let go to stay within --max-latest-bytes`);
-    if (!this.saver) throw new HttpError(409, 'snapshots are saved on disk only with --save-dir DIR; the page downloaded it');
+    if (!this.snapshotSaver) throw new HttpError(409, 'snapshots are saved on disk only with --media-dir DIR (or --save-dir DIR); the page downloaded it');
     try {
-      const file = await this.saver.saveSnapshot(camera, latest.frame);
+      const file = await this.snapshotSaver.saveSnapshot(camera, latest.frame);
       return { file, seq: latest.frame.seq, bytes: latest.frame.data.length };
     } catch (error) {
       if (error instanceof SaveError) throw new HttpError(500, error.message);

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -7,6 +6,7 @@ import type { Logger } from '../common/logger.js';
 import { ClientFeed, DEFAULT_THUMBNAIL_FPS } from './client-feed.js';
 import type { CameraStates, FrameMeta, PageFeedStats, ServerMessage } from './page/contract.js';
 import { HostAllowList } from './host-allow-list.js';
+import { pageAsset, readPageAsset } from './page-assets.js';
 import { requestProblem } from './request-guard.js';
 
 /** An API request that cannot be done; `status` is the HTTP status, the message is shown in the page. */
@@ -31,13 +31,13 @@ export interface PageData {
   control(camera: string, request: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
-const STATIC: Record<string, { file: URL; type: string }> = {
-  '/': { file: new URL('../../viewer/page/index.html', import.meta.url), type: 'text/html; charset=utf-8' },
-  '/style.css': { file: new URL('../../viewer/page/style.css', import.meta.url), type: 'text/css; charset=utf-8' },
-};
-/** The page's script modules, compiled from viewer/page/*.ts beside this file; served by name, nothing else. */
-const PAGE_MODULE = /^\/([a-z][a-z-]*)\.js$/;
-const PAGE_MODULES = new Set(['app', 'contract', 'frame-message', 'frame-pipeline', 'overlay', 'tile-health']);
+/**
+ * More API routes, answered after the page's own (the desktop settings form). A route that is not its own
+ * answers undefined; a refusal throws HttpError. GET bodies are undefined.
+ */
+export interface ExtraRoutes {
+  answer(method: 'GET' | 'POST', pathname: string, body: string | undefined): Promise<Record<string, unknown>> | undefined;
+}
 
 const CAMERA_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control)$/;
 
@@ -70,7 +70,7 @@ export class WebServer {
   private maxPages = 16;
   private thumbnailFps = DEFAULT_THUMBNAIL_FPS;
 
-  constructor(private readonly data: PageData, private readonly logger: Logger) {}
+  constructor(private readonly data: PageData, private readonly logger: Logger, private readonly extra?: ExtraRoutes) {}
 
   get clientCount(): number {
     return this.feeds.size;
@@ -208,13 +208,12 @@ export class WebServer {
         .catch((error: unknown) => this.failed(res, pathname, error));
       return;
     }
-    const pageModule = PAGE_MODULE.exec(pathname)?.[1];
-    const asset = STATIC[pathname] ?? (pageModule && PAGE_MODULES.has(pageModule) ? { file: new URL(`./page/${pageModule}.js`, import.meta.url), type: 'text/javascript; charset=utf-8' } : undefined);
+    const asset = pageAsset(pathname);
     if (asset) {
-      fs.readFile(asset.file, (error, body) => {
-        if (error) return this.reply(res, 500, 'text/plain', 'page file missing: run npm run build');
-        this.reply(res, 200, asset.type, body);
-      });
+      readPageAsset(asset.asset).then(
+        (body) => this.reply(res, 200, asset.type, body),
+        () => this.reply(res, 500, 'text/plain', 'page file missing: run npm run build'),
+      );
       return;
     }
     if (pathname === '/api/cameras') return this.reply(res, 200, 'application/json', JSON.stringify(this.data.cameraStates()));
@@ -225,6 +224,8 @@ export class WebServer {
       if (!jpeg) return this.reply(res, 404, 'text/plain', 'no frame of that camera kept: none came yet, or it was let go to stay within --max-latest-bytes');
       return this.reply(res, 200, 'image/jpeg', jpeg);
     }
+    const extra = this.extra?.answer('GET', pathname, undefined);
+    if (extra) return this.settle(pathname, extra, res, false);
     this.reply(res, 404, 'text/plain', 'not found');
   }
 
@@ -236,18 +237,24 @@ export class WebServer {
     else if (camera?.what === 'control') work = parseJsonObject(body).then((request) => this.data.control(camera.name, request));
     else if (pathname === '/api/recording/start') work = this.data.setRecording(true);
     else if (pathname === '/api/recording/stop') work = this.data.setRecording(false);
+    else work = this.extra?.answer('POST', pathname, body);
     if (!work) return this.reply(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
+    this.settle(pathname, work, res);
+  }
+
+  /** Answers an API request with its work's result as JSON, or its HttpError; after an action, tells every page the news. */
+  private settle(pathname: string, work: Promise<Record<string, unknown>>, res: http.ServerResponse, changed = true): void {
     work
       .then(
         (body) => {
           this.reply(res, 200, 'application/json', JSON.stringify(body));
-          this.broadcastSummary();
+          if (changed) this.broadcastSummary();
         },
         (error: Error) => {
           const status = error instanceof HttpError ? error.status : 500;
           if (status === 500) this.logger.error('request failed', { path: pathname, error: error.message });
           this.reply(res, status, 'application/json', JSON.stringify({ error: error.message }));
-          this.broadcastSummary();
+          if (changed) this.broadcastSummary();
         },
       )
       .catch((error: unknown) => this.failed(res, pathname, error));

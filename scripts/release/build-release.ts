@@ -165,7 +165,7 @@ function readPackageJson(projectDir: string): PackageJson {
   return pkg as PackageJson;
 }
 
-async function defaultSourceDateEpoch(projectDir: string): Promise<number> {
+export async function defaultSourceDateEpoch(projectDir: string): Promise<number> {
   const fromEnv = Number(process.env.SOURCE_DATE_EPOCH);
   if (process.env.SOURCE_DATE_EPOCH && Number.isInteger(fromEnv) && fromEnv >= 0) return fromEnv;
   try {

@@ -27,6 +27,7 @@ test('connection hints name the fix for TLS, login and address problems', () => 
   assert.match(connectionHint(e('alert certificate required', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'))!, /set certFile and keyFile/);
   assert.match(connectionHint(e('Connection refused: Not authorized', 5))!, /refused the login/);
   assert.match(connectionHint(e('Connection refused: Not authorized', 135))!, /refused the login/);
+  assert.match(connectionHint(e('Connection refused: Not authorized', 135), { username: 'viewer' })!, /check the user name and password/);
   assert.match(connectionHint(e('Connection refused: Bad User Name or Password', 134))!, /user name or password/);
   assert.match(connectionHint(e('connect ECONNREFUSED 127.0.0.1:1883', 'ECONNREFUSED'))!, /nothing listens/);
   assert.equal(connectionHint(e('Keepalive timeout', 'X')), undefined);

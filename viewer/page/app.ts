@@ -219,7 +219,10 @@ function renderViewer(state: ViewerSummary): void {
   const recordingCameras = new Set(rec.active ? rec.files.map((f) => f.camera) : []);
   for (const tile of tiles.values()) tile.rec.hidden = !recordingCameras.has(tile.cameraId);
   const alerts: string[] = [];
-  if (!state.connected) alerts.push('The viewer is not connected to the MQTT broker; it keeps retrying.');
+  if (!state.connected) {
+    const problem = state.brokerProblem;
+    alerts.push(`The viewer is not connected to the MQTT broker; it keeps retrying.${problem ? ` ${problem.hint ?? ''} (${problem.error})` : ''}`);
+  }
   if (rec.lastError) alerts.push(rec.lastError);
   if (state.saved?.lastError) alerts.push(`Saving frames failed: ${state.saved.lastError}`);
   const box = document.getElementById('alerts')!;

@@ -66,6 +66,8 @@ export interface PageFeedStats {
 /** The viewer's own state, for the page's header and `/api/cameras`. */
 export interface ViewerSummary {
   connected: boolean;
+  /** Why the broker cannot be reached, from the last attempt (absent while connected). */
+  brokerProblem?: { error: string; hint?: string };
   malformed: MalformedCounts;
   rejectedChunks: Record<string, number>;
   pendingBytes: number;
