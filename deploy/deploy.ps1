@@ -71,7 +71,8 @@ function Get-SshOptions {
 
 # ssh's own failures (exit code 255) in words a user can act on.
 function Get-SshProblem([string]$Target, [string]$Text) {
-  $user = ($Target -split '@')[0]
+  $user = 'your user name'
+  if ($Target.Contains('@')) { $user = ($Target -split '@')[0] }
   if ($Text -match 'Permission denied|Too many authentication failures') {
     if ($AllowPassword) { return "wrong password or key: the Pi refused the login as $user" }
     return "wrong key or no key: the Pi refused the login as $user (put your key on it, see deploy\README.md, or run with -AllowPassword)"
@@ -111,7 +112,7 @@ function Read-HostsFile([string]$Path) {
     if ($text -eq '' -or $text.StartsWith('#')) { continue }
     $words = @($text -split '\s+')
     foreach ($word in $words) {
-      if ($word -match "['""``\\;&|<>$]") { Stop-Usage "$($Path):$($number): '$word' holds a character a setting cannot have (quotes, \ ; & | < > `$)" }
+      if ($word -match '[''"`\\;&|<>$]') { Stop-Usage "$($Path):$($number): '$word' holds a character a setting cannot have (quotes, \ ; & | < > `$)" }
     }
     if ($words[0].StartsWith('-')) { Stop-Usage "$($Path):$($number): a line starts with the Pi ([user@]host), then its flags" }
     $flags = @($words | Select-Object -Skip 1)
@@ -199,7 +200,7 @@ function Deploy-Pi($Pi) {
     $account = "$CameraAccountPrefix$($Pi.CameraId)"
     $local = Join-Path $CredentialsDir $account
     if (-not (Test-Path -LiteralPath $local -PathType Leaf)) {
-      throw ("no $local: list the broker Pi above this one with --camera-accounts $($Pi.CameraId), so its password is fetched first")
+      throw ("no $($local): list the broker Pi above this one with --camera-accounts $($Pi.CameraId), so its password is fetched first")
     }
     $passwordFile = "$account.password"
     $staged = Join-Path ([System.IO.Path]::GetTempPath()) $passwordFile
@@ -232,18 +233,20 @@ function Deploy-Pi($Pi) {
     $state = "$(@((Invoke-PiCapture $target 'systemctl is-active picam-agent').Lines)[-1])".Trim()
   }
   $fetched = @()
-  if (-not $Pi.BrokerHost) { $fetched = Save-Credentials $target }
+  if (-not $Pi.BrokerHost) { $fetched = @(Save-Credentials $target) }
   Write-Host "   picam-agent: $state"
   if ($fetched.Count -gt 0) { Write-Host "   broker passwords in $($CredentialsDir): $($fetched -join ', ')" }
   if ($state -ne 'active' -and $state -ne 'no camera') {
-    throw ("installed, but picam-agent is $state: see journalctl -u picam-agent on the Pi")
+    throw ("installed, but picam-agent is $($state): see journalctl -u picam-agent on the Pi")
   }
 }
 
 if (-not (Get-Command ssh -ErrorAction SilentlyContinue) -or -not (Get-Command scp -ErrorAction SilentlyContinue)) {
   Stop-Usage 'the OpenSSH client (ssh, scp) is not installed: Settings > Apps > Optional features > OpenSSH Client'
 }
-$pis = Read-HostsFile $HostsFile
+$CredentialsDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($CredentialsDir)
+$ReleaseDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($ReleaseDir)
+$pis = @(Read-HostsFile $HostsFile)
 $failed = @()
 foreach ($pi in $pis) {
   try {

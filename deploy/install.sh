@@ -36,7 +36,8 @@ Ansible roles applied locally. Running it again changes nothing unless a setting
   --release FILE          The release tarball this folder came from. Default: the one beside this folder or in the
                           current folder whose MANIFEST.json matches
   --credentials-dir DIR   Where generated passwords are kept, root-only. Default: /var/lib/picam/credentials
-  --check                 Show what would change (ansible-playbook --check --diff); change nothing
+  --check                 Show what would change (ansible-playbook --check --diff); change nothing but
+                          installing ansible-core when it is missing
   --show-settings         Print the settings these flags give, as YAML, and exit (no root needed, nothing changed)
   -h, --help              This help
 
