@@ -90,7 +90,8 @@ while [ $# -gt 0 ]; do
     --no-camera) camera=0; shift ;;
     --source) need_value "$@"; check "$1" "$2" '^(auto|rpicam|raspistill|synthetic|v4l2(:/[A-Za-z0-9/_.-]+)?|file:[^"\\]+)$' \
       "auto, rpicam, raspistill, v4l2[:DEVICE], synthetic or file:<dir-or-glob>"; setvar picam_agent_source "$(json_string "$2")"; shift 2 ;;
-    --fps) need_value "$@"; check "$1" "$2" '^[0-9]{1,3}(\.[0-9]+)?$' "a number of frames per second"; setvar picam_agent_fps "$2"; shift 2 ;;
+    --fps) need_value "$@"; check "$1" "$2" '^([1-9][0-9]{0,2}|0?\.[0-9]*[1-9][0-9]*|[1-9][0-9]{0,2}\.[0-9]+)$' "a number of frames per second above 0"
+      setvar picam_agent_fps "$2"; shift 2 ;;
     --width|--height|--quality) need_value "$@"; check "$1" "$2" "$INT" "a whole number"; setvar "picam_agent_${1#--}" "$2"; shift 2 ;;
     --log-level) need_value "$@"; check "$1" "$2" '^(error|warn|info|debug)$' "error, warn, info or debug"; setvar picam_agent_log_level "\"$2\""; shift 2 ;;
     --no-control) setvar picam_agent_control false; shift ;;

@@ -149,6 +149,6 @@ describe('deploy.ps1 builds install.sh commands that install.sh accepts', () => 
     assert.equal(spawnSync('tar', ['-czf', path.join(home, workDir, 'picam-mqtt-linux-arm64.tar.gz'), '-C', stage, 'install.sh']).status, 0);
     const run = spawnSync('sh', ['-c', command], { cwd: home, encoding: 'utf8', timeout: 20_000 });
     assert.equal(run.status, 2);
-    assert.equal(run.stderr, "install.sh: --fps must be a number of frames per second, got 'fast' (see --help)\n");
+    assert.equal(run.stderr, "install.sh: --fps must be a number of frames per second above 0, got 'fast' (see --help)\n");
   });
 });

@@ -118,7 +118,7 @@ export function describeInstallSh(options: InstallShTestOptions): void {
       const before = await machineState(host!);
       for (const [args, message] of [
         [['--fsp', '10'], /^install\.sh: unknown flag '--fsp' \(see --help\)$/],
-        [['--fps', 'fast'], /^install\.sh: --fps must be a number of frames per second, got 'fast' \(see --help\)$/],
+        [['--fps', 'fast'], /^install\.sh: --fps must be a number of frames per second above 0, got 'fast' \(see --help\)$/],
         [['--camera-id', 'bad id'], /^install\.sh: --camera-id must be 1-64 letters, digits, _ or -, got 'bad id' \(see --help\)$/],
         [['--broker-host', 'hub.local'], /^install\.sh: --broker-host needs --password-file: .*\(see --help\)$/],
       ] as const) {
