@@ -1,6 +1,9 @@
 import type { CompleteFrame, SourceCounters } from '../protocol/reassembler.js';
 import type { CameraInfo, CameraStats, CameraStatus } from '../protocol/messages.js';
+import type { CameraSummary, LinkSummary } from './page/contract.js';
 import { RateMeter } from './rate-meter.js';
+
+export type { CameraSummary };
 
 /** What the viewer knows about one camera. */
 export interface CameraState {
@@ -35,39 +38,6 @@ export type Claim = 'online' | 'quiet' | 'chunk';
 
 /** A camera that is not online and has given no frame for this long is "gone": it may make room for others. */
 export const GONE_AFTER_MS = 60_000;
-
-/** The summary sent to pages and `/api/cameras`. */
-export interface CameraSummary {
-  key: string;
-  cameraId: string;
-  status: CameraStatus | 'unknown';
-  width?: number;
-  height?: number;
-  source?: string;
-  /** The frame rate the agent is configured for (from info), so a page knows when a camera is late. */
-  expectedFps?: number;
-  fps: number;
-  kbps: number;
-  latencyMs?: number;
-  lastFrameAgeMs?: number;
-  lastSeq?: number;
-  counters?: SourceCounters;
-  agent?: {
-    fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number;
-    /** The agent is connected but its camera has given no frame for its stallTimeout (from its stats). */
-    stalled?: boolean;
-    /** Seconds since the agent's camera last gave a frame; while stalled, counted on to now from the stats' arrival. */
-    lastFrameAgeS?: number;
-    /** Stalls since the agent started. */
-    stalls?: number;
-    /** The agent's path to the broker as it measured it (round trip, rate it paces at, queue), where it reports it. */
-    link?: { rttMs?: number; kbps?: number; queueMs?: number };
-  };
-  /** Present when the camera accepts remote control: what it can change, and its current quality. */
-  control?: { adjustable: string[]; quality?: number };
-  /** What the agent does to the camera's frames before sending (info `processing`); [] when they go out untouched. */
-  processing?: string[];
-}
 
 const numberOrUndefined = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
@@ -200,7 +170,7 @@ export class CameraRegistry {
 }
 
 /** The `link` field of an agent's stats, numbers only (a field that is not one is left out). */
-function linkOf(value: unknown): { rttMs?: number; kbps?: number; queueMs?: number } | undefined {
+function linkOf(value: unknown): LinkSummary | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const v = value as Record<string, unknown>;
   return { rttMs: numberOrUndefined(v.rttMs), kbps: numberOrUndefined(v.kbps), queueMs: numberOrUndefined(v.queueMs) };

@@ -1,29 +1,34 @@
 import type { WebSocket } from 'ws';
+import type { FrameMeta, PageFeedStats, PageFlow, PageMessage } from './page/contract.js';
+import { encodeFrameHead } from './page/frame-message.js';
 
-/** One frame as sent to a page: u16 length of a JSON header, the header, then the JPEG bytes. */
-export function encodeFrameMessage(meta: Record<string, unknown>, jpeg: Buffer): Buffer {
-  const json = Buffer.from(JSON.stringify(meta), 'utf8');
-  const head = Buffer.allocUnsafe(2);
-  head.writeUInt16BE(json.length, 0);
-  return Buffer.concat([head, json, jpeg]);
-}
+/**
+ * Frames of one camera a page may hold unacknowledged. At full rate two: one being decoded or drawn while the
+ * next is on its way, so an enlarged camera draws every frame. A thumbnail one: it is due only every 1/5 s,
+ * far longer than a decode, and on a starved machine every frame in flight is latency (frames in flight over
+ * frames drawn per second), so fewer in flight keeps the pictures recent.
+ */
+export const FRAME_CREDIT = 2;
+export const THUMBNAIL_CREDIT = 1;
+/** On-screen cameras beyond which the grid gets thumbnails at `thumbnailFps`. */
+export const FULL_RATE_TILES = 4;
+export const DEFAULT_THUMBNAIL_FPS = 5;
+/** Most camera keys one page message may name (a view's visible list, an ack's keys). */
+const MAX_KEYS_PER_MESSAGE = 4096;
 
 /** What a page shows: only these cameras get frames; with many on screen, each at a thumbnail rate. */
 export interface PageView {
   /** Cameras on screen; undefined until the page says (then every camera is sent). */
   visible?: ReadonlySet<string>;
-  /** Frames per second per camera when several are on screen; undefined = every frame. */
-  thumbnailFps?: number;
   /** The enlarged camera, always at full rate. */
   focus?: string;
+  flow: PageFlow;
 }
 
-/** On-screen cameras beyond which the grid gets thumbnails at a lower rate. */
-export const FULL_RATE_TILES = 4;
-export const THUMBNAIL_FPS = 5;
+const isKeyList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= MAX_KEYS_PER_MESSAGE && v.every((k) => typeof k === 'string');
 
-/** Parses a page's `{"type":"view","visible":[...],"focus":...}` message; undefined if it is not one. */
-export function parseViewMessage(text: string): PageView | undefined {
+/** A page's message, checked; undefined when it is not a valid one (the caller counts and refuses it). */
+export function parsePageMessage(text: string): PageMessage | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -31,80 +36,169 @@ export function parseViewMessage(text: string): PageView | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as { type?: unknown; visible?: unknown; focus?: unknown };
-  if (v.type !== 'view' || !Array.isArray(v.visible) || v.visible.length > 4096 || !v.visible.every((k) => typeof k === 'string')) return undefined;
-  const focus = typeof v.focus === 'string' ? v.focus : undefined;
-  const visible = new Set(v.visible as string[]);
-  if (focus) visible.add(focus);
-  return { visible, focus, thumbnailFps: !focus && visible.size > FULL_RATE_TILES ? THUMBNAIL_FPS : undefined };
+  const v = value as Record<string, unknown>;
+  if (v.type === 'ack') return isKeyList(v.keys) ? { type: 'ack', keys: v.keys } : undefined;
+  if (v.type !== 'view' || !isKeyList(v.visible)) return undefined;
+  if (v.flow !== undefined && v.flow !== 'ack' && v.flow !== 'socket') return undefined;
+  return { type: 'view', visible: v.visible, focus: typeof v.focus === 'string' ? v.focus : undefined, flow: v.flow };
+}
+
+interface Outgoing { meta: FrameMeta; jpeg: Buffer }
+
+/** One camera's frames to one page. */
+interface CameraLane {
+  /** Frames sent and not yet acknowledged (flow 'ack'), or written and not yet taken by the socket (flow 'socket'). */
+  outstanding: number;
+  /** The newest frame that may go once `outstanding` allows: a newer one replaces it. */
+  waiting?: Outgoing;
+  /** Capture time (µs) from which the next thumbnail is due. */
+  nextDueUs?: number;
 }
 
 /**
- * Frames for one browser connection. Per camera at most one frame is being written and one waits; a newer
- * frame replaces the waiting one. So a slow tab sees fewer frames, and the viewer's memory stays flat
- * whatever the number or speed of tabs. Cameras the page does not show get no frames, and a grid of many
- * gets thumbnails at a lower rate, so a 16-camera wall costs the browser little.
+ * Frames for one browser connection. A page that acknowledges (flow 'ack', what the viewer's page does) holds
+ * at most FRAME_CREDIT frames of a camera that it has not drawn (THUMBNAIL_CREDIT for a thumbnail); a newer frame replaces the one waiting in
+ * the viewer. So no frame queues in a socket, and a frame reaches the screen about one decode and draw after
+ * it arrives, however slow the page: a slow page is sent fewer frames, never older ones. A client that never
+ * says otherwise gets flow 'socket': one frame per camera at a time until the socket takes it (kernel buffers
+ * then fill: the benchmark's baseline). Either way at most one frame per camera waits in the viewer, so its
+ * memory stays flat whatever the number or speed of pages.
+ *
+ * Cameras off the page's screen get no frames. With more than FULL_RATE_TILES on screen and none enlarged,
+ * each gets thumbnails at `thumbnailFps`, chosen by capture time: a thumbnail is due every 1/fps of camera
+ * time, so the rate holds exactly whatever the camera's frame rate.
  */
 export class ClientFeed {
-  private readonly inFlight = new Set<string>();
-  private readonly waiting = new Map<string, Buffer>();
-  private readonly lastSentAt = new Map<string, number>();
-  private view: PageView = {};
-  sent = 0;
-  replaced = 0;
-  skipped = 0;
+  private readonly lanes = new Map<string, CameraLane>();
+  private view: PageView = { flow: 'socket' };
+  private textInFlight = false;
+  private textWaiting: string | undefined;
+  private closed = false;
+  private readonly counts = { sent: 0, replaced: 0, skipped: 0, acknowledged: 0, refused: 0 };
 
-  constructor(private readonly socket: WebSocket, private readonly now: () => number = () => performance.now()) {}
+  constructor(private readonly socket: WebSocket, private readonly thumbnailFps = DEFAULT_THUMBNAIL_FPS) {}
 
-  setView(view: PageView): void {
-    this.view = view;
-    for (const key of this.waiting.keys()) if (view.visible && !view.visible.has(key)) this.waiting.delete(key);
+  get stats(): PageFeedStats {
+    let unacknowledged = 0;
+    if (this.view.flow === 'ack') for (const lane of this.lanes.values()) unacknowledged += lane.outstanding;
+    return { ...this.counts, unacknowledged, bufferedBytes: this.socket.bufferedAmount, flow: this.view.flow };
   }
 
-  offer(cameraKey: string, message: Buffer): void {
-    if (this.socket.readyState !== this.socket.OPEN) return;
-    const { visible, thumbnailFps, focus } = this.view;
-    if (visible && !visible.has(cameraKey)) { this.skipped++; return; }
-    if (thumbnailFps !== undefined && cameraKey !== focus) {
-      const last = this.lastSentAt.get(cameraKey);
-      if (last !== undefined && this.now() - last < 1000 / thumbnailFps) { this.skipped++; return; }
+  /** The rate thumbnails get under the current view, or undefined when every frame is sent. */
+  get thumbnailRate(): number | undefined {
+    const { visible, focus } = this.view;
+    return !focus && visible && visible.size > FULL_RATE_TILES ? this.thumbnailFps : undefined;
+  }
+
+  /** A text message from the page: a view or an ack. Anything else is counted and refused. */
+  receive(text: string): void {
+    const message = parsePageMessage(text);
+    if (!message) { this.counts.refused++; return; }
+    if (message.type === 'ack') this.acknowledge(message.keys);
+    else this.setView(message.visible, message.focus, message.flow ?? 'socket');
+  }
+
+  setView(visibleKeys: readonly string[], focus: string | undefined, flow: PageFlow): void {
+    const visible = new Set(visibleKeys);
+    if (focus) visible.add(focus);
+    const flowChanged = flow !== this.view.flow;
+    this.view = { visible, focus, flow };
+    for (const [key, lane] of this.lanes) {
+      if (!visible.has(key)) lane.waiting = undefined;
+      // Under another flow the old count means something else; the page starts afresh with it.
+      if (flowChanged && this.view.flow === 'ack') lane.outstanding = 0;
     }
-    if (this.inFlight.has(cameraKey)) {
-      if (this.waiting.has(cameraKey)) this.replaced++;
-      this.waiting.set(cameraKey, message);
+    this.sendText(JSON.stringify({ type: 'feed', thumbnailFps: this.thumbnailRate ?? null, flow }));
+  }
+
+  offer(meta: FrameMeta, jpeg: Buffer): void {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
+    const { visible, focus } = this.view;
+    if (visible && !visible.has(meta.key)) { this.counts.skipped++; return; }
+    let lane = this.lanes.get(meta.key);
+    if (!lane) { lane = { outstanding: 0 }; this.lanes.set(meta.key, lane); }
+    const rate = meta.key === focus ? undefined : this.thumbnailRate;
+    if (rate !== undefined && !this.due(lane, meta.capturedAtUs, 1e6 / rate)) { this.counts.skipped++; return; }
+    if (lane.outstanding >= this.creditOf(meta.key)) {
+      if (lane.waiting) this.counts.replaced++;
+      lane.waiting = { meta, jpeg };
       return;
     }
-    this.send(cameraKey, message);
+    this.send(lane, { meta, jpeg });
   }
 
+  /** Text (summaries): one written at a time, a newer one replaces the one waiting, so none is skipped for long. */
   sendText(text: string): void {
-    // Summaries are small and once a second; skip one when the socket is backed up rather than queue it.
-    if (this.socket.readyState === this.socket.OPEN && this.socket.bufferedAmount < 1024 * 1024) this.socket.send(text);
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
+    if (this.textInFlight) { this.textWaiting = text; return; }
+    this.textInFlight = true;
+    this.socket.send(text, () => {
+      this.textInFlight = false;
+      const next = this.textWaiting;
+      this.textWaiting = undefined;
+      if (next !== undefined) this.sendText(next);
+    });
   }
 
-  /** Lets go of a camera that left the registry: its waiting frame and its rate bookkeeping. */
+  /** Lets go of a camera that left the registry: its waiting frame and its bookkeeping. */
   forget(cameraKey: string): void {
-    this.waiting.delete(cameraKey);
-    this.lastSentAt.delete(cameraKey);
+    this.lanes.delete(cameraKey);
   }
 
   close(): void {
-    this.waiting.clear();
-    this.inFlight.clear();
-    this.lastSentAt.clear();
+    this.closed = true;
+    this.lanes.clear();
+    this.textWaiting = undefined;
   }
 
-  private send(cameraKey: string, message: Buffer): void {
-    this.inFlight.add(cameraKey);
-    this.lastSentAt.set(cameraKey, this.now());
-    this.socket.send(message, { binary: true }, () => {
-      this.inFlight.delete(cameraKey);
-      this.sent++;
-      const next = this.waiting.get(cameraKey);
-      if (next && this.socket.readyState === this.socket.OPEN) {
-        this.waiting.delete(cameraKey);
-        this.send(cameraKey, next);
-      }
-    });
+  private creditOf(cameraKey: string): number {
+    if (this.view.flow === 'socket') return 1;
+    return cameraKey !== this.view.focus && this.thumbnailRate !== undefined ? THUMBNAIL_CREDIT : FRAME_CREDIT;
+  }
+
+  /** Whether a thumbnail is due for a frame captured at `atUs`; moves the lane's schedule on when it is. */
+  private due(lane: CameraLane, atUs: number, intervalUs: number): boolean {
+    const due = lane.nextDueUs;
+    // A frame up to a quarter interval early counts, so a camera whose rate is a multiple of the thumbnail
+    // rate is not pushed to the next frame by jitter. A frame far before the schedule means the camera's
+    // clock went back (it restarted): start again from it.
+    if (due !== undefined && atUs < due - intervalUs / 4 && due - atUs <= 2 * intervalUs) return false;
+    // Due frames step the schedule by exactly one interval, so the average rate is the thumbnail rate; after
+    // a gap longer than an interval the schedule starts again from this frame instead of catching up.
+    lane.nextDueUs = due === undefined || atUs - due > intervalUs || due - atUs > 2 * intervalUs ? atUs + intervalUs : due + intervalUs;
+    return true;
+  }
+
+  private acknowledge(keys: readonly string[]): void {
+    if (this.view.flow !== 'ack') { this.counts.refused++; return; }
+    for (const key of keys) {
+      const lane = this.lanes.get(key);
+      // An ack for a frame never sent (or for a camera forgotten since) is refused: credit never exceeds FRAME_CREDIT.
+      if (!lane || lane.outstanding === 0) { this.counts.refused++; continue; }
+      lane.outstanding--;
+      this.counts.acknowledged++;
+      this.sendWaiting(lane);
+    }
+  }
+
+  private sendWaiting(lane: CameraLane): void {
+    const next = lane.waiting;
+    if (!next || lane.outstanding >= this.creditOf(next.meta.key) || this.closed || this.socket.readyState !== this.socket.OPEN) return;
+    lane.waiting = undefined;
+    this.send(lane, next);
+  }
+
+  private send(lane: CameraLane, frame: Outgoing): void {
+    lane.outstanding++;
+    this.counts.sent++;
+    const ack = this.view.flow === 'socket';
+    // Two fragments of one message: the small header, then the JPEG as it is (no copy per page).
+    this.socket.send(encodeFrameHead(frame.meta), { binary: true, fin: false });
+    this.socket.send(frame.jpeg, { binary: true, fin: true }, ack ? () => {
+      // Flow 'socket': the socket has taken the frame, so the next may go.
+      if (this.view.flow !== 'socket' || lane.outstanding === 0) return;
+      lane.outstanding--;
+      this.sendWaiting(lane);
+    } : undefined);
   }
 }

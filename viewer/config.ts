@@ -2,6 +2,7 @@ import { LOG_LEVELS } from '../common/logger.js';
 import { brokerAccountOptions } from '../common/broker-account-options.js';
 import { opt, type OptionValues } from '../common/options.js';
 import { CAMERA_ID_PATTERN, DEFAULT_PREFIX } from '../protocol/topics.js';
+import { DEFAULT_THUMBNAIL_FPS, FULL_RATE_TILES } from './client-feed.js';
 import { DEFAULT_MAX_LATEST_BYTES } from './latest-frames.js';
 
 export const VIEWER_ENV_PREFIX = 'PICAM_VIEWER_';
@@ -35,7 +36,8 @@ export const viewerOptions = {
   maxFrameBytes: opt.integer({ description: 'Largest frame accepted, in bytes; larger frames are counted and dropped.', arg: 'BYTES', min: 1024, max: 256 * 1024 * 1024 }, 8 * 1024 * 1024),
   maxLatestBytes: opt.integer({ description: 'Bytes of newest frames kept across all cameras, for latest.jpg and snapshots; past it the cameras whose newest frame is oldest lose theirs until the next one comes. The newest frame is always kept.', arg: 'BYTES', min: 1024 * 1024, max: 4096 * 1024 * 1024 }, DEFAULT_MAX_LATEST_BYTES),
   frameTimeout: opt.integer({ description: 'Milliseconds to wait for the rest of a frame before dropping it as incomplete.', arg: 'MS', min: 50, max: 60_000 }, 2000),
-  maxPages: opt.integer({ description: 'Most page connections (browser tabs) open at once; each may hold up to two frames per camera while they are sent to it. Further ones are refused until one closes.', min: 1, max: 1024 }, 16),
+  maxPages: opt.integer({ description: 'Most page connections (browser tabs) open at once; each may hold up to two frames per camera that it has not yet drawn. Further ones are refused until one closes.', min: 1, max: 1024 }, 16),
+  thumbnailFps: opt.number({ description: `Frames per second each camera's picture gets in a page showing more than ${FULL_RATE_TILES} cameras (and none enlarged), chosen evenly by capture time. An enlarged camera, or a grid of ${FULL_RATE_TILES} or fewer, gets every frame the page can draw.`, arg: 'FPS', min: 0.1, max: 60 }, DEFAULT_THUMBNAIL_FPS),
   maxCameras: opt.integer({ description: 'Most cameras tracked at once; protects memory against junk topics.', min: 1, max: 4096 }, 64),
   logLevel: opt.enum({ description: 'Log level.', values: LOG_LEVELS }, 'info'),
 };

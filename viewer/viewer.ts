@@ -6,7 +6,6 @@ import type { ControlResult } from '../protocol/control.js';
 import type { TlsMaterial } from '../common/tls-files.js';
 import { receiverSubscriptions } from '../protocol/topics.js';
 import { CameraRegistry } from './camera-registry.js';
-import { encodeFrameMessage } from './client-feed.js';
 import type { ViewerConfig } from './config.js';
 import { parseListen } from './config.js';
 import { FrameReceiver } from './frame-receiver.js';
@@ -14,6 +13,7 @@ import { FrameSaver, SaveError } from './frame-saver.js';
 import { isLoopbackHost } from './host-allow-list.js';
 import { browsableHost, openInBrowser } from './open-browser.js';
 import { Recorder, RecordingError } from './recorder.js';
+import type { CameraStates } from './page/contract.js';
 import { HttpError, WebServer } from './web-server.js';
 
 /** Room above a frame's bytes for the MQTT fixed header, topic, properties and chunk header. */
@@ -52,7 +52,7 @@ export class Viewer {
     this.recorder = new Recorder({ maxSegmentBytes: config.recordMaxMb * 1024 * 1024, maxSegmentMs: config.recordMaxMinutes * 60_000 }, logger.child('recorder'));
     this.web = new WebServer(
       {
-        snapshot: () => this.snapshot(),
+        cameraStates: () => this.cameraStates(),
         latestJpeg: (camera) => this.registry.lookup(camera)?.latest?.frame.data,
         saveSnapshot: (camera) => this.saveSnapshot(camera),
         setRecording: (on) => this.setRecording(on),
@@ -99,10 +99,10 @@ export class Viewer {
       this.web.forgetCamera(camera.key);
     });
     this.receiver.onFrame((camera, frame) => {
-      this.web.broadcastFrame(camera.key, encodeFrameMessage({ key: camera.key, seq: frame.seq, capturedAtUs: frame.capturedAtUs }, frame.data));
+      this.web.broadcastFrame({ key: camera.key, seq: frame.seq, capturedAtUs: frame.capturedAtUs }, frame.data);
     });
     const { host, port } = parseListen(config.listen);
-    const bound = await this.web.start(host, port, { allowHosts: config.allowHost, maxPages: config.maxPages });
+    const bound = await this.web.start(host, port, { allowHosts: config.allowHost, maxPages: config.maxPages, thumbnailFps: config.thumbnailFps });
     this.url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     this.sweepTimer = setInterval(() => this.receiver.reassembler.sweep(), 250);
     this.connection.start();
@@ -147,7 +147,8 @@ export class Viewer {
     return answer;
   }
 
-  snapshot(): unknown {
+  /** Every camera's state and the viewer's: what the page shows and `/api/cameras` answers. */
+  cameraStates(): CameraStates {
     const now = Date.now();
     const reassembler = this.receiver.reassembler;
     return {

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../common/logger.js';
-import { ClientFeed, parseViewMessage } from './client-feed.js';
+import { ClientFeed, DEFAULT_THUMBNAIL_FPS } from './client-feed.js';
+import type { CameraStates, FrameMeta, PageFeedStats, ServerMessage } from './page/contract.js';
 import { HostAllowList } from './host-allow-list.js';
 import { requestProblem } from './request-guard.js';
 
@@ -18,8 +19,8 @@ export class HttpError extends Error {
 
 /** What the page server reads from, and asks of, the rest of the viewer. */
 export interface PageData {
-  /** JSON-able state of every camera, for the page and /api/cameras. */
-  snapshot(): unknown;
+  /** Every camera's state and the viewer's, for the page and /api/cameras. */
+  cameraStates(): CameraStates;
   /** The newest frame of a camera (by key or id), or undefined. */
   latestJpeg(camera: string): Buffer | undefined;
   /** Saves the newest frame of a camera on disk; resolves with what to tell the page. Throws HttpError. */
@@ -30,19 +31,13 @@ export interface PageData {
   control(camera: string, request: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
-export interface PageFeedStats {
-  sent: number;
-  replaced: number;
-  /** Frames not sent because the camera is off screen or over the thumbnail rate. */
-  skipped: number;
-  bufferedBytes: number;
-}
-
 const STATIC: Record<string, { file: URL; type: string }> = {
   '/': { file: new URL('../../viewer/page/index.html', import.meta.url), type: 'text/html; charset=utf-8' },
   '/style.css': { file: new URL('../../viewer/page/style.css', import.meta.url), type: 'text/css; charset=utf-8' },
-  '/app.js': { file: new URL('./page/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
+/** The page's script modules, compiled from viewer/page/*.ts beside this file; served by name, nothing else. */
+const PAGE_MODULE = /^\/([a-z][a-z-]*)\.js$/;
+const PAGE_MODULES = new Set(['app', 'contract', 'frame-message', 'frame-pipeline', 'overlay', 'tile-health']);
 
 const CAMERA_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control)$/;
 
@@ -73,6 +68,7 @@ export class WebServer {
   private summaryTimer: NodeJS.Timeout | undefined;
   private hosts = new HostAllowList('127.0.0.1');
   private maxPages = 16;
+  private thumbnailFps = DEFAULT_THUMBNAIL_FPS;
 
   constructor(private readonly data: PageData, private readonly logger: Logger) {}
 
@@ -80,15 +76,16 @@ export class WebServer {
     return this.feeds.size;
   }
 
-  /** Per open page: frames sent, frames replaced by a newer one before they could be sent, bytes queued. */
+  /** Per open page: frames sent, replaced by a newer one before they could be sent, skipped, acknowledged, bytes queued. */
   feedStats(): PageFeedStats[] {
-    return [...this.feeds].map(([socket, feed]) => ({ sent: feed.sent, replaced: feed.replaced, skipped: feed.skipped, bufferedBytes: socket.bufferedAmount }));
+    return [...this.feeds.values()].map((feed) => feed.stats);
   }
 
   /** Listens on host:port; the page answers to the Host names of HostAllowList, plus `allowHosts`. */
-  async start(host: string, port: number, options: { allowHosts?: readonly string[]; maxPages?: number } = {}): Promise<{ host: string; port: number }> {
+  async start(host: string, port: number, options: { allowHosts?: readonly string[]; maxPages?: number; thumbnailFps?: number } = {}): Promise<{ host: string; port: number }> {
     this.hosts = new HostAllowList(host, options.allowHosts);
     this.maxPages = options.maxPages ?? 16;
+    this.thumbnailFps = options.thumbnailFps ?? DEFAULT_THUMBNAIL_FPS;
     const server = http.createServer((req, res) => this.route(req, res));
     // Node closes a CONNECT without a word when nobody listens for it; a client deserves an answer.
     server.on('connect', (_req, socket: Duplex) => {
@@ -103,7 +100,7 @@ export class WebServer {
       verifyClient: ({ req }, done) => {
         const problem = requestProblem(req, { hosts: this.hosts, checkOrigin: true });
         if (problem) this.logger.warn('page connection refused', { reason: problem });
-        // Each open page may hold up to two frames per camera while they are written to it.
+        // Each open page may hold up to two unacknowledged frames per camera and one waiting.
         const full = !problem && this.feeds.size >= this.maxPages;
         if (full) this.logger.warn('page connection refused: too many pages open', { maxPages: this.maxPages });
         if (problem) done(false, 403, 'Forbidden');
@@ -112,18 +109,19 @@ export class WebServer {
       },
     });
     this.wss.on('connection', (socket) => {
-      const feed = new ClientFeed(socket);
+      const feed = new ClientFeed(socket, this.thumbnailFps);
       this.feeds.set(socket, feed);
       this.logger.info('page connected', { pages: this.feeds.size });
-      feed.sendText(JSON.stringify({ type: 'cameras', ...(this.data.snapshot() as object) }));
+      feed.sendText(this.camerasMessage());
       socket.on('close', () => {
         feed.close();
-        if (this.feeds.delete(socket)) this.logger.info('page closed', { pages: this.feeds.size, framesSent: feed.sent, framesReplaced: feed.replaced });
+        const { sent, replaced, refused } = feed.stats;
+        if (this.feeds.delete(socket)) this.logger.info('page closed', { pages: this.feeds.size, framesSent: sent, framesReplaced: replaced, messagesRefused: refused });
       });
       socket.on('error', () => socket.terminate());
       socket.on('message', (data, isBinary) => {
-        const view = isBinary ? undefined : parseViewMessage(data.toString());
-        if (view) feed.setView(view);
+        if (isBinary) feed.receive('');
+        else feed.receive(data.toString());
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -140,9 +138,9 @@ export class WebServer {
     return this.hosts.describe();
   }
 
-  /** Sends a frame message to every connected page (each decides per camera what to keep). */
-  broadcastFrame(cameraKey: string, message: Buffer): void {
-    for (const feed of this.feeds.values()) feed.offer(cameraKey, message);
+  /** Offers a frame to every connected page (each feed decides per camera what to send and what to keep). */
+  broadcastFrame(meta: FrameMeta, jpeg: Buffer): void {
+    for (const feed of this.feeds.values()) feed.offer(meta, jpeg);
   }
 
   /** Lets every page's feed forget a camera that left the registry. */
@@ -153,8 +151,12 @@ export class WebServer {
   /** Pushes the camera summary to every page now (after a state change the person is waiting for). */
   broadcastSummary(): void {
     if (this.feeds.size === 0) return;
-    const text = JSON.stringify({ type: 'cameras', ...(this.data.snapshot() as object) });
+    const text = this.camerasMessage();
     for (const feed of this.feeds.values()) feed.sendText(text);
+  }
+
+  private camerasMessage(): string {
+    return JSON.stringify({ type: 'cameras', ...this.data.cameraStates() } satisfies ServerMessage);
   }
 
   async stop(): Promise<void> {
@@ -206,7 +208,8 @@ export class WebServer {
         .catch((error: unknown) => this.failed(res, pathname, error));
       return;
     }
-    const asset = STATIC[pathname];
+    const pageModule = PAGE_MODULE.exec(pathname)?.[1];
+    const asset = STATIC[pathname] ?? (pageModule && PAGE_MODULES.has(pageModule) ? { file: new URL(`./page/${pageModule}.js`, import.meta.url), type: 'text/javascript; charset=utf-8' } : undefined);
     if (asset) {
       fs.readFile(asset.file, (error, body) => {
         if (error) return this.reply(res, 500, 'text/plain', 'page file missing: run npm run build');
@@ -214,7 +217,7 @@ export class WebServer {
       });
       return;
     }
-    if (pathname === '/api/cameras') return this.reply(res, 200, 'application/json', JSON.stringify(this.data.snapshot()));
+    if (pathname === '/api/cameras') return this.reply(res, 200, 'application/json', JSON.stringify(this.data.cameraStates()));
     const camera = cameraPath(pathname);
     if (camera === 'malformed') return this.reply(res, 400, 'text/plain', 'malformed camera name in the path');
     if (camera?.what === 'latest.jpg') {

@@ -35,6 +35,8 @@ before(async () => {
   chromium = await launchChromium();
   page = await chromium.context.newPage();
   await page.goto(viewer.url);
+  // The full stats table, hidden by default since issue 20 (one line per tile), shows on every tile with I.
+  await page.keyboard.press('i');
 });
 
 after(async () => {

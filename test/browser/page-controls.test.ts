@@ -39,7 +39,7 @@ after(async () => {
 });
 
 function pageFeed(): { sent: number; skipped: number } {
-  const feeds = (viewer.snapshot() as { viewer: { pageFeeds: Array<{ sent: number; skipped: number }> } }).viewer.pageFeeds;
+  const feeds = viewer.cameraStates().viewer.pageFeeds;
   assert.equal(feeds.length, 1);
   return feeds[0]!;
 }

@@ -86,7 +86,12 @@ test('the page shows both cameras live: the picture changes and the stats overla
   console.log(`# picture change between two canvas screenshots ${first.width}x${first.height}: ${(share * 100).toFixed(1)}% of pixels`);
   assert.ok(share > 0.01, `the picture moved (${(share * 100).toFixed(2)}% of pixels changed)`);
 
+  // By default a tile shows one line (drawn fps, latency); `I` shows the full table on every tile (issue 20).
+  assert.match(await page.locator(`${tile('cam-a')} .line`).innerText(), /^\d+\.\d fps · -?\d+ ms( ⚠ \d+)?$/, 'drawn fps and latency, and a loss badge only if frames were lost');
+  assert.equal(await page.locator(`${tile('cam-a')} .stats`).isHidden(), true, 'the full table is hidden by default');
+  await page.keyboard.press('i');
   const stats = await page.locator(`${tile('cam-a')} .stats`).innerText();
+  assert.match(stats, /drawn\s+\d+\.\d fps/);
   assert.match(stats, /fps\s+\d+\.\d \/ 4/);
   assert.match(stats, /latency\s+-?\d+ ms/);
   assert.match(stats, /size\s+320×240/);
@@ -98,6 +103,8 @@ test('the page shows both cameras live: the picture changes and the stats overla
   await page.locator(`${tile('cam-b')} .stats`, { hasText: 'overlay' }).waitFor({ timeout: 10_000 });
   assert.match(await page.locator(`${tile('cam-b')} .stats`).innerText(), /processing\s+overlay/);
   assert.equal(await page.locator(`${tile('cam-a')} .stale`).isHidden(), true, 'a live camera is not marked stale');
+  await page.keyboard.press('i');
+  assert.equal(await page.locator(`${tile('cam-a')} .stats`).isHidden(), true, 'I again hides the tables');
 });
 
 test('snapshot: the button and the S key download a valid JPEG, and --save-dir keeps a copy', async () => {

@@ -9,6 +9,6 @@ export async function startViewerInProcess(broker: string, argv: string[] = [], 
   const config = parseOptions(viewerOptions, { argv: ['--broker', broker, '--listen', '127.0.0.1:0', ...argv], env, envPrefix: 'PICAM_TEST_VIEWER_' }).values;
   const viewer = new Viewer({ config, logger: silentLogger, password: config.password });
   await viewer.start();
-  await waitFor(() => ((viewer.snapshot() as { viewer: { connected: boolean } }).viewer.connected ? true : undefined), 5000, 'viewer connected');
+  await waitFor(() => (viewer.cameraStates().viewer.connected ? true : undefined), 5000, 'viewer connected');
   return viewer;
 }

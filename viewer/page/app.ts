@@ -1,57 +1,55 @@
 /// <reference lib="dom" />
-// The live page. Frames arrive on a WebSocket as binary messages (u16 header length, JSON header, JPEG);
-// camera summaries arrive as JSON text once a second and after every action. Each camera draws on its own
-// canvas, only after the JPEG has decoded, so the picture never flickers or shows a half-drawn frame. A
-// camera without a new frame for a while is greyed out with the age of its last frame: a still picture
-// must never pass for a live one.
+// The live page. Frames arrive on a WebSocket as binary messages (frame-message.ts) and go through the frame
+// pipeline (decode off the main thread, newest drawn per animation frame, acknowledged to the viewer); camera
+// summaries arrive as JSON text once a second and after every action. Each camera draws on its own canvas,
+// only after the JPEG has decoded, so the picture never flickers or shows a half-drawn frame. A tile whose
+// picture is old, because nothing new came or because what comes is late, is greyed with how old: a still or
+// late picture must never pass for a live one. What goes over the socket is typed once, in contract.ts.
+import type { CameraSummary, PageFlow, PageMessage, ServerMessage, ViewerSummary } from './contract.js';
+import { FramePipeline, type DrawTarget } from './frame-pipeline.js';
+import { lossCount, overlayLine, overlayTable } from './overlay.js';
+import { tileHealth } from './tile-health.js';
 
-interface Counters { framesDelivered: number; framesIncomplete: number; framesCorrupt: number; framesMissed: number }
-interface Summary {
-  key: string; cameraId: string; status: 'online' | 'offline' | 'unknown';
-  width?: number; height?: number; expectedFps?: number; fps: number; kbps: number; latencyMs?: number; lastFrameAgeMs?: number;
-  counters?: Counters;
-  agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number; stalled?: boolean; lastFrameAgeS?: number; stalls?: number; link?: { rttMs?: number; kbps?: number; queueMs?: number } };
-  control?: { adjustable: string[]; quality?: number };
-  processing?: string[];
-}
-interface RecordingState { active: boolean; dir?: string; startedAt?: string; framesWritten: number; framesSkipped: number; files: Array<{ camera: string; file: string }>; lastError?: string }
-interface ViewerState {
-  connected: boolean;
-  canSaveSnapshots: boolean;
-  recordDir?: string;
-  recording: RecordingState;
-  saved?: { lastError?: string; failed: number };
-}
-interface Tile {
+interface Tile extends DrawTarget {
   key: string;
   cameraId: string;
   root: HTMLElement;
   picture: HTMLElement;
-  canvas: HTMLCanvasElement;
   stale: HTMLElement;
+  line: HTMLElement;
   stats: HTMLElement;
   badge: HTMLElement;
   /** Shown while the agent says its camera gives no frames: the agent is there, its camera is not. */
   stalledBadge: HTMLElement;
   rec: HTMLElement;
   controls: HTMLFormElement;
-  status: Summary['status'];
-  expectedFps?: number;
-  lastDrawnAt: number;
-  drawLatencyMs?: number;
-  /** The JPEG bytes on the canvas now: what a snapshot downloads. */
-  jpeg?: Uint8Array<ArrayBuffer>;
-  seq?: number;
-  decoding: boolean;
+  camera?: CameraSummary;
+  /** Lost-frame count at the last summary, and until when the loss badge shows after it moved. */
+  lossSeen: number;
+  losingUntil: number;
+  lastLine: string;
+  lastTable: string;
 }
 
 const grid = document.getElementById('grid')!;
 const recordButton = document.getElementById('record') as HTMLButtonElement;
 const tiles = new Map<string, Tile>();
-const STALE_AFTER_MS = 3000;
+/** Share of a tile that must be on screen for it to count as shown (and get frames). */
+const VISIBLE_SHARE = 0.25;
+/** How long the loss badge stays after the counters moved. */
+const LOSS_BADGE_MS = 10_000;
+/** `?flow=socket`: no acknowledgements (the benchmark's baseline); otherwise the page acknowledges frames. */
+const flow: PageFlow = new URLSearchParams(location.search).get('flow') === 'socket' ? 'socket' : 'ack';
 let enlarged: string | undefined;
 let hovered: string | undefined;
-let viewer: ViewerState | undefined;
+let viewer: ViewerSummary | undefined;
+/** The rate the viewer limits thumbnails to now (its answer to our view), or undefined: every frame. */
+let thumbnailFps: number | undefined;
+
+const pipeline = new FramePipeline(
+  (key) => tileFor(key, key.slice(key.lastIndexOf('/') + 1)),
+  (keys) => send({ type: 'ack', keys }),
+);
 
 function tileFor(key: string, cameraId: string): Tile {
   let tile = tiles.get(key);
@@ -67,14 +65,23 @@ function tileFor(key: string, cameraId: string): Tile {
     picture: root.querySelector('.picture')!,
     canvas: root.querySelector('canvas')!,
     stale: root.querySelector('.stale')!,
+    line: root.querySelector('.line')!,
     stats: root.querySelector('.stats')!,
     badge: root.querySelector('.badge.status')!,
     stalledBadge: root.querySelector('.badge.stalled')!,
     rec: root.querySelector('.rec')!,
     controls: root.querySelector('form.controls')!,
-    status: 'unknown',
-    lastDrawnAt: 0,
-    decoding: false,
+    lossSeen: 0,
+    losingUntil: 0,
+    lastLine: '',
+    lastTable: '',
+    get hidden() { return root.hidden; },
+    drawn(frame, resized) {
+      if (resized) created.picture.style.aspectRatio = `${created.canvas.width} / ${created.canvas.height}`;
+      root.dataset.seq = String(frame.meta.seq);
+      // Read from outside (tests, npm run bench:page): capture → draw of every frame drawn.
+      root.dataset.capturedAt = String(frame.meta.capturedAtUs / 1000);
+    },
   };
   created.picture.addEventListener('click', () => {
     enlarged = enlarged === key ? undefined : key;
@@ -94,29 +101,37 @@ function tileFor(key: string, cameraId: string): Tile {
 
 function layout(): void {
   grid.classList.toggle('single', enlarged !== undefined);
+  document.body.classList.toggle('enlarged', enlarged !== undefined);
   for (const [key, tile] of tiles) tile.root.hidden = enlarged !== undefined && enlarged !== key;
   sendView();
 }
 
 // The viewer sends frames only for the cameras on screen, and thumbnails at a lower rate when many are:
-// a wall of 16 cameras then costs the browser little. The page tells it what is on screen.
+// a wall of 16 cameras then costs the browser little. The page tells it what is on screen; a tile counts
+// only when at least VISIBLE_SHARE of it is, so a sliver at the window's edge gets no frames.
 const onScreen = new Set<string>();
 const visibility = new IntersectionObserver((entries) => {
   for (const entry of entries) {
     const key = (entry.target as HTMLElement).dataset.key!;
-    if (entry.isIntersecting) onScreen.add(key);
+    if (entry.isIntersecting && entry.intersectionRatio >= VISIBLE_SHARE) onScreen.add(key);
     else onScreen.delete(key);
   }
   sendView();
-});
-let socketForView: WebSocket | undefined;
+}, { threshold: [0, VISIBLE_SHARE, 0.5, 1] });
+let socket: WebSocket | undefined;
 let lastView = '';
+
+function send(message: PageMessage): void {
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
 function sendView(): void {
   const visible = [...onScreen].filter((key) => !tiles.get(key)?.root.hidden).sort();
-  const message = JSON.stringify({ type: 'view', visible, focus: enlarged });
-  if (message === lastView || socketForView?.readyState !== WebSocket.OPEN) return;
-  lastView = message;
-  socketForView.send(message);
+  const message: PageMessage = { type: 'view', visible, focus: enlarged, flow };
+  const text = JSON.stringify(message);
+  if (text === lastView || socket?.readyState !== WebSocket.OPEN) return;
+  lastView = text;
+  socket.send(text);
 }
 
 /** Sends the changed remote-control fields of an enlarged camera; shows the camera's answer. */
@@ -137,55 +152,14 @@ async function applyControls(tile: Tile): Promise<void> {
   }
 }
 
-async function drawFrame(data: ArrayBuffer): Promise<void> {
-  const view = new DataView(data);
-  const headerLength = view.getUint16(0);
-  const meta = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 2, headerLength))) as { key: string; seq: number; capturedAtUs: number };
-  const tile = tileFor(meta.key, meta.key.slice(meta.key.lastIndexOf('/') + 1));
-  if (tile.decoding || tile.root.hidden) return; // newest wins: a frame arriving mid-decode is skipped
-  tile.decoding = true;
-  try {
-    const jpeg = new Uint8Array(data, 2 + headerLength);
-    const bitmap = await createImageBitmap(new Blob([jpeg], { type: 'image/jpeg' }));
-    if (tile.canvas.width !== bitmap.width || tile.canvas.height !== bitmap.height) {
-      tile.canvas.width = bitmap.width;
-      tile.canvas.height = bitmap.height;
-      tile.picture.style.aspectRatio = `${bitmap.width} / ${bitmap.height}`;
-    }
-    tile.canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
-    bitmap.close();
-    tile.lastDrawnAt = Date.now();
-    tile.drawLatencyMs = Date.now() - meta.capturedAtUs / 1000;
-    tile.jpeg = jpeg;
-    tile.seq = meta.seq;
-    tile.root.dataset.seq = String(meta.seq);
-    markStale();
-  } catch {
-    // A frame the browser cannot decode is skipped; the next one replaces it.
-  } finally {
-    tile.decoding = false;
-  }
-}
-
-/** Text for innerHTML: some values come from agents' messages, which anyone with write access to the broker can send. */
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function stat(label: string, value: string, title = '', warn = false): string {
-  const t = escapeHtml(title);
-  return `<dt title="${t}">${escapeHtml(label)}</dt><dd class="${warn ? 'warn' : ''}" title="${t}">${escapeHtml(value)}</dd>`;
-}
-
-function renderCamera(camera: Summary): void {
+function renderCamera(camera: CameraSummary): void {
   const tile = tileFor(camera.key, camera.cameraId);
-  tile.status = camera.status;
-  tile.expectedFps = camera.expectedFps;
+  tile.camera = camera;
   tile.root.dataset.status = camera.status;
   tile.badge.textContent = camera.status;
   tile.badge.className = `badge status ${camera.status}`;
-  // Distinct from offline (the agent is gone) and from the grey "last frame N s ago" (what this viewer
-  // received): here the agent is connected and says its own camera has stopped giving frames.
+  // Distinct from offline (the agent is gone) and from the grey "last frame N s ago" (what this page
+  // drew): here the agent is connected and says its own camera has stopped giving frames.
   const stalled = camera.agent?.stalled === true;
   tile.stalledBadge.hidden = !stalled;
   tile.root.dataset.stalled = String(stalled);
@@ -194,26 +168,9 @@ function renderCamera(camera: Summary): void {
     const age = camera.agent?.lastFrameAgeS;
     tile.stalledBadge.title = `the agent is connected but its camera has given no frame for ${age === undefined ? 'a while' : `${Math.round(age)} s`}`;
   }
-  const c = camera.counters;
-  const latency = tile.drawLatencyMs ?? camera.latencyMs;
-  // Capture time comes from the Pi's clock, display time from this computer's: only NTP on both makes the
-  // difference a latency. Negative or many seconds means the clocks disagree.
-  const skewed = latency !== undefined && (latency < -50 || latency > 10_000);
-  const width = tile.canvas.width > 0 && tile.lastDrawnAt > 0 ? tile.canvas.width : camera.width;
-  const height = tile.canvas.width > 0 && tile.lastDrawnAt > 0 ? tile.canvas.height : camera.height;
-  tile.stats.innerHTML =
-    stat('fps', `${camera.fps.toFixed(1)}${camera.expectedFps ? ` / ${camera.expectedFps}` : ''}`, 'frames per second received / configured on the camera') +
-    stat('latency', latency === undefined ? '–' : `${Math.round(latency)} ms${skewed ? ' (clocks skewed?)' : ''}`, 'capture (camera clock) to display (this computer\'s clock); exact only when both clocks use NTP', skewed) +
-    stat('kbit/s', String(camera.kbps)) +
-    stat('size', width ? `${width}×${height}` : '–', 'resolution in pixels') +
-    stat('missed', String(c?.framesMissed ?? 0), 'frames the camera sent or dropped that never arrived (sequence gaps)', (c?.framesMissed ?? 0) > 0) +
-    stat('incomplete', String(c?.framesIncomplete ?? 0), 'frames that lost chunks on the way and were not shown', (c?.framesIncomplete ?? 0) > 0) +
-    stat('corrupt', String(c?.framesCorrupt ?? 0), 'frames that failed the CRC-32 check and were not shown', (c?.framesCorrupt ?? 0) > 0) +
-    stat('camera link', linkText(camera.agent?.link), 'the camera\'s path to the broker as its agent measures it: round trip, the rate it sends at, and any queue standing in it', (camera.agent?.link?.queueMs ?? 0) > 100) +
-    stat('dropped at camera', String(camera.agent?.framesDropped ?? '–'), 'frames the agent could not send (link busy or broker away), from its stats') +
-    stat('stalls', camera.agent?.stalls === undefined ? '–' : `${camera.agent.stalls}${stalled ? ' (stalled now)' : ''}`, 'times the camera gave the agent no frame for its stall timeout, since the agent started (from its stats)', stalled) +
-    stat('quality', camera.agent?.quality === undefined ? '–' : `${camera.agent.quality}${camera.agent.adaptiveLevel ? ` (adapted, level ${camera.agent.adaptiveLevel})` : ''}`, 'JPEG quality; "adapted" when the camera stepped quality or frame rate down for a slow link', (camera.agent?.adaptiveLevel ?? 0) > 0) +
-    stat('processing', camera.processing === undefined ? '–' : camera.processing.length === 0 ? 'none' : camera.processing.join(', '), 'what the agent does to the camera\'s JPEGs before sending them; "none": they go out as the camera made them, never re-encoded', (camera.processing?.length ?? 0) > 0);
+  const lost = lossCount(camera);
+  if (lost > tile.lossSeen) tile.losingUntil = Date.now() + LOSS_BADGE_MS;
+  tile.lossSeen = lost;
   // Remote control: offered when the camera listens on its set topic; only what its source can change.
   tile.controls.hidden = !camera.control;
   if (camera.control) {
@@ -223,14 +180,29 @@ function renderCamera(camera: Summary): void {
   }
 }
 
-function linkText(link: { rttMs?: number; kbps?: number; queueMs?: number } | undefined): string {
-  if (link?.rttMs === undefined) return '–';
-  const rate = link.kbps === undefined ? '' : ` · ${link.kbps >= 1000 ? `${(link.kbps / 1000).toFixed(1)} Mbit/s` : `${link.kbps} kbit/s`}`;
-  const queue = (link.queueMs ?? 0) >= 10 ? ` · queue ${Math.round(link.queueMs!)} ms` : '';
-  return `${Math.round(link.rttMs)} ms${rate}${queue}`;
+/** The overlay of every tile, from the last summary and what this page measured (twice a second). */
+function renderOverlays(): void {
+  const now = Date.now();
+  for (const tile of tiles.values()) {
+    if (tile.root.hidden) continue;
+    const shown = pipeline.shown(tile.key);
+    const facts = {
+      camera: tile.camera,
+      measures: pipeline.measures(tile.key, now),
+      latencyMs: shown?.latencyMs ?? tile.camera?.latencyMs,
+      thumbnailFps: tile.key === enlarged ? undefined : thumbnailFps,
+      size: shown ? { width: tile.canvas.width, height: tile.canvas.height } : undefined,
+      losing: now < tile.losingUntil,
+    };
+    const line = overlayLine(facts);
+    if (line !== tile.lastLine) { tile.line.innerHTML = line; tile.lastLine = line; }
+    const table = overlayTable(facts);
+    if (table !== tile.lastTable) { tile.stats.innerHTML = table; tile.lastTable = table; }
+  }
+  document.body.dataset.overlayUpdates = String(Number(document.body.dataset.overlayUpdates ?? 0) + 1);
 }
 
-function renderViewer(state: ViewerState): void {
+function renderViewer(state: ViewerSummary): void {
   viewer = state;
   const rec = state.recording;
   recordButton.disabled = !rec.active && !state.recordDir;
@@ -255,25 +227,37 @@ function renderViewer(state: ViewerState): void {
   if (box.textContent !== text) box.innerText = text;
 }
 
-function renderSummary(cameras: Summary[], state: ViewerState | undefined): void {
+let summaries = 0;
+function renderSummary(cameras: CameraSummary[], state: ViewerSummary): void {
   for (const camera of cameras) renderCamera(camera);
-  if (state) renderViewer(state);
+  renderViewer(state);
   document.getElementById('summary')!.textContent = `${cameras.length} camera${cameras.length === 1 ? '' : 's'}`;
+  document.body.dataset.summaries = String(++summaries);
   markStale();
 }
 
+/** Greys every tile whose picture is old: nothing new drawn for a while, or the frame shown is late. */
 function markStale(): void {
   const now = Date.now();
   for (const tile of tiles.values()) {
-    const age = tile.lastDrawnAt === 0 ? Infinity : now - tile.lastDrawnAt;
-    const limit = Math.max(STALE_AFTER_MS, tile.expectedFps ? 3000 / tile.expectedFps : 0);
-    const stale = age > limit;
+    const shown = pipeline.shown(tile.key);
+    const health = tileHealth({
+      nowMs: now,
+      drawnAtMs: shown?.drawnAtMs,
+      capturedAtMs: shown === undefined ? undefined : shown.meta.capturedAtUs / 1000,
+      latencyMinMs: pipeline.measures(tile.key, now).latencyMinMs ?? shown?.latencyMs,
+      expectedFps: tile.camera?.expectedFps,
+      // An off-screen tile gets no frames: its picture is old, and nobody sees it.
+      thumbnailFps: tile.key === enlarged ? undefined : thumbnailFps,
+      offline: tile.camera?.status === 'offline',
+    });
+    const judged = health.state === 'behind' && !onScreen.has(tile.key) ? { state: 'live' as const } : health;
+    const stale = judged.state !== 'live';
     tile.stale.hidden = !stale;
     tile.root.classList.toggle('is-stale', stale);
     tile.root.dataset.stale = String(stale);
-    if (!stale) continue;
-    const when = tile.lastDrawnAt === 0 ? 'no picture yet' : `last frame ${Math.round(age / 1000)} s ago`;
-    tile.stale.textContent = tile.status === 'offline' ? `offline · ${when}` : when;
+    tile.root.dataset.health = judged.state;
+    if (judged.state !== 'live' && tile.stale.textContent !== judged.text) tile.stale.textContent = judged.text;
   }
 }
 
@@ -296,12 +280,13 @@ async function post(path: string, payload?: Record<string, unknown>): Promise<Re
 
 /** Downloads the picture on screen; with --save-dir the viewer also writes its newest frame to disk. */
 async function snapshot(tile: Tile): Promise<void> {
-  if (!tile.jpeg) { notice(`${tile.cameraId}: no picture yet`, true); return; }
+  const shown = pipeline.shown(tile.key);
+  if (!shown) { notice(`${tile.cameraId}: no picture yet`, true); return; }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const url = URL.createObjectURL(new Blob([tile.jpeg], { type: 'image/jpeg' }));
+  const url = URL.createObjectURL(new Blob([shown.jpeg], { type: 'image/jpeg' }));
   const link = document.createElement('a');
   link.href = url;
-  link.download = `${tile.cameraId}_${stamp}_${tile.seq ?? 0}.jpg`;
+  link.download = `${tile.cameraId}_${stamp}_${shown.meta.seq}.jpg`;
   document.body.appendChild(link);
   link.click();
   link.remove();
@@ -344,7 +329,7 @@ document.addEventListener('keydown', (event) => {
   } else if (key === 'r' && !recordButton.disabled) {
     void toggleRecording();
   } else if (key === 'i') {
-    document.body.classList.toggle('no-stats');
+    document.body.classList.toggle('full-stats');
   } else if (key === 'escape' && enlarged !== undefined) {
     enlarged = undefined;
     layout();
@@ -353,30 +338,35 @@ document.addEventListener('keydown', (event) => {
 
 function connect(): void {
   const link = document.getElementById('link')!;
-  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-  socket.binaryType = 'arraybuffer';
-  socket.onopen = () => {
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  ws.binaryType = 'arraybuffer';
+  ws.onopen = () => {
     link.textContent = 'connected';
     link.className = 'badge connected';
-    socketForView = socket;
+    socket = ws;
     lastView = '';
     sendView();
   };
-  socket.onclose = () => {
+  ws.onclose = () => {
     link.textContent = 'disconnected — retrying';
     link.className = 'badge disconnected';
+    if (socket === ws) socket = undefined;
+    pipeline.reset();
     setTimeout(connect, 1000);
   };
-  socket.onmessage = (event: MessageEvent) => {
-    if (typeof event.data === 'string') {
-      const message = JSON.parse(event.data) as { type: string; cameras: Summary[]; viewer?: ViewerState };
-      if (message.type === 'cameras') renderSummary(message.cameras, message.viewer);
-    } else {
-      void drawFrame(event.data as ArrayBuffer);
+  ws.onmessage = (event: MessageEvent) => {
+    if (typeof event.data !== 'string') { pipeline.receive(event.data as ArrayBuffer); return; }
+    const message = JSON.parse(event.data) as ServerMessage;
+    if (message.type === 'cameras') renderSummary(message.cameras, message.viewer);
+    else if (message.type === 'feed') {
+      thumbnailFps = message.thumbnailFps ?? undefined;
+      // Frames after this message were sent under the flow it names; only those are acknowledged.
+      pipeline.acknowledging = message.flow === 'ack';
     }
   };
 }
 
-setInterval(markStale, 500);
+setInterval(markStale, 250);
+setInterval(renderOverlays, 500);
 connect();
 export {};
