@@ -6,6 +6,7 @@ import { archInfo, type ArchInfo, type ReleaseArch } from './arch.js';
 import { EF_ARM_ABI_FLOAT_HARD, machineName } from './elf.js';
 import { runCommand } from './run-command.js';
 import { writeTarball } from './tarball.js';
+import { copyInstaller } from './installer.js';
 import { hashTree, sha256File, type TreeEntry } from './tree-hash.js';
 
 export const MANIFEST_FILE = 'MANIFEST.json';
@@ -116,6 +117,8 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
     await installProduction(stage, info, log);
     copyAssets(options.projectDir, stage);
     copyOptionalTrees(options.projectDir, stage, log);
+    const missingInstaller = copyInstaller(options.projectDir, stage);
+    if (missingInstaller.length > 0) throw new ReleaseError('installer', `${missingInstaller.join(', ')} missing: every release carries install.sh and the playbook`);
     const bin = markPrograms(stage, pkg, log);
 
     const tree = hashTree(stage, new Set([MANIFEST_FILE, SUMS_FILE]));

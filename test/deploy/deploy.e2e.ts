@@ -4,7 +4,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ensureRootfsTarball, missingTools, NspawnHost, run, runOk, type RunResult } from './nspawn-host.js';
+import { agentJournal, assertReadyAfterFirstFrame, changedTasks, recapOf as recapOfHost, type Recap, unitProperty } from './agent-checks.js';
+import { describeInstallSh } from './install-sh.js';
+import { machineState } from './machine-state.js';
+import { ensureRootfsTarball, missingTools, NspawnHost, type RootfsSpec, run, type RunResult } from './nspawn-host.js';
 
 /**
  * The deployment, for real: boots a Debian trixie host with systemd in a container (standing in for a Pi),
@@ -18,6 +21,16 @@ const DEPLOY = path.join(REPO, 'deploy');
 const CACHE = process.env.PICAM_TEST_CACHE ?? '/var/cache/picam-test';
 const MIRROR = process.env.PICAM_TEST_MIRROR ?? 'http://deb.debian.org/debian';
 const HOST = 'testpi';
+/** The root file system of both test hosts. */
+const ROOTFS: RootfsSpec = {
+  suite: 'trixie',
+  mirror: MIRROR,
+  include: ['systemd', 'systemd-sysv', 'dbus', 'python3'],
+  // What the playbook installs (python3-apt: Ansible's apt module adds it); APT resolves the same dependencies
+  // again inside the host, offline. ansible-core: install.sh installs it on a Pi that lacks it.
+  predownload: ['nodejs', 'ca-certificates', 'mosquitto', 'mosquitto-clients', 'procps', 'python3-apt', 'ansible-core'],
+  cacheDir: CACHE,
+};
 const CAMERA = 'testcam';
 const WATCHDOG_SEC = 15;
 const RESTART_SEC = 5;
@@ -31,34 +44,13 @@ const ANSIBLE_ENV = {
 };
 
 const started = Date.now();
+/** The playbook host's state after its second run, for the install.sh test to compare with. */
+let playbookState: string[] | undefined;
 const phase = (name: string, since: number): void => {
   console.log(`# ${name}: ${((Date.now() - since) / 1000).toFixed(1)} s (total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 };
 
-interface Recap {
-  ok: number;
-  changed: number;
-  unreachable: number;
-  failed: number;
-}
-
-function recapOf(output: string): Recap {
-  const match = new RegExp(`${HOST}\\s*:\\s*ok=(\\d+)\\s+changed=(\\d+)\\s+unreachable=(\\d+)\\s+failed=(\\d+)`).exec(output);
-  if (!match) throw new Error(`no PLAY RECAP for ${HOST} in:\n${output.slice(-3000)}`);
-  return { ok: Number(match[1]), changed: Number(match[2]), unreachable: Number(match[3]), failed: Number(match[4]) };
-}
-
-/** Tasks reported as changed, for a readable failure message. */
-function changedTasks(output: string): string[] {
-  const tasks: string[] = [];
-  let current = '';
-  for (const line of output.split('\n')) {
-    const task = /^(?:TASK|RUNNING HANDLER) \[(.*)\]/.exec(line);
-    if (task) current = task[1]!;
-    else if (/^changed:/.test(line)) tasks.push(current);
-  }
-  return tasks;
-}
+const recapOf = (output: string): Recap => recapOfHost(output, HOST);
 
 /** The subscriber run inside the host with the deployed release's own mqtt and reassembler. */
 const FRAME_CHECK = String.raw`
@@ -102,11 +94,8 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
     fs.appendFileSync(path.join(CACHE, 'last-deploy-test.log'), output);
     return { output, recap: recapOf(output), code: result.code };
   };
-  const show = async (property: string): Promise<string> => (await host!.execOk(['systemctl', 'show', '-p', property, '--value', 'picam-agent'])).stdout.trim();
-  const journal = async (args: string[] = []): Promise<Record<string, string>[]> => {
-    const result = await host!.execOk(['journalctl', '-u', 'picam-agent', '-o', 'json', '--no-pager', ...args]);
-    return result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, string>);
-  };
+  const show = (property: string): Promise<string> => unitProperty(host!, property);
+  const journal = (args: string[] = []): Promise<Record<string, string>[]> => agentJournal(host!, args);
   const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
@@ -125,15 +114,7 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
     credentials = path.join(work, 'credentials');
 
     let t = Date.now();
-    const tarball = await ensureRootfsTarball({
-      suite: 'trixie',
-      mirror: MIRROR,
-      include: ['systemd', 'systemd-sysv', 'dbus', 'python3'],
-      // What the playbook installs (python3-apt: Ansible's apt module adds it); APT resolves the same
-      // dependencies again inside the host, offline.
-      predownload: ['nodejs', 'ca-certificates', 'mosquitto', 'mosquitto-clients', 'procps', 'python3-apt'],
-      cacheDir: CACHE,
-    }, (line) => console.log(`# ${line}`));
+    const tarball = await ensureRootfsTarball(ROOTFS, (line) => console.log(`# ${line}`));
     phase('root file system ready', t);
 
     t = Date.now();
@@ -183,6 +164,8 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
       runs.push(result);
       phase(`${name} playbook run (changed=${result.recap.changed})`, t);
     }
+    // Before the tests below change the host: what install.sh must reproduce on another host.
+    playbookState = await machineState(host);
   });
 
   after(async () => {
@@ -245,19 +228,7 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
   });
 
   it('READY=1 reached systemd only after the first frame was published', async () => {
-    const invocation = await show('InvocationID');
-    const entries = (await journal()).filter((e) => e._SYSTEMD_INVOCATION_ID === invocation || e.INVOCATION_ID === invocation);
-    const firstFrame = entries.find((e) => typeof e.MESSAGE === 'string' && e.MESSAGE.includes('first frame published'));
-    // "Started picam-agent.service": PID 1 logs it when READY=1 arrives for a Type=notify unit.
-    const startedEntry = entries.find((e) => e.MESSAGE_ID === '39f53479d3a045ac8e11786248231fbf');
-    assert.ok(firstFrame, `agent logged its first frame: ${entries.map((e) => e.MESSAGE).join('\n')}`);
-    assert.ok(startedEntry, 'systemd logged the start');
-    assert.ok(Number(firstFrame.__MONOTONIC_TIMESTAMP) <= Number(startedEntry.__MONOTONIC_TIMESTAMP),
-      `first frame at ${firstFrame.__MONOTONIC_TIMESTAMP}, READY at ${startedEntry.__MONOTONIC_TIMESTAMP}`);
-    assert.match(await show('StatusText'), /^streaming 640x480 @ [\d.]+ fps/);
-    // systemd says so when it drops a notification it cannot attribute or does not accept.
-    const dropped = (await journal()).map((e) => e.MESSAGE ?? '').filter((m) => /notification message/i.test(m));
-    assert.deepEqual(dropped, []);
+    await assertReadyAfterFirstFrame(host!);
   });
 
   it('a viewer using the viewer account receives intact frames through the deployed Mosquitto', async () => {
@@ -347,4 +318,14 @@ describe('deploy/site.yml on a booted Debian trixie host (systemd-nspawn)', { ti
     assert.equal(configErrors.length, 1, messages.join('\n'));
     assert.equal(messages.filter((m) => /status=2\//.test(m)).length, 1, messages.join('\n'));
   });
+});
+
+describeInstallSh({
+  rootfs: ROOTFS,
+  camera: CAMERA,
+  watchdogSec: WATCHDOG_SEC,
+  restartSec: RESTART_SEC,
+  release: path.join(REPO, 'release', 'picam-mqtt-linux-x64.tar.gz'),
+  playbookState: () => playbookState,
+  phase,
 });
