@@ -24,7 +24,7 @@ export async function decodeSmall(jpeg: Buffer, atMs: number): Promise<GreyImage
   const width = Math.max(1, Math.round(size.width / ANALYSIS_SCALE));
   const height = Math.max(1, Math.round(size.height / ANALYSIS_SCALE));
   try {
-    const data = await sharp(jpeg, { failOn: 'none' })
+    const data = await sharp(jpeg, { failOn: 'none', sequentialRead: true })
       .resize(width, height, { fit: 'fill', fastShrinkOnLoad: true, kernel: 'nearest' })
       .greyscale()
       .raw()
