@@ -33,7 +33,10 @@ await runCli('picam-viewer', async () => {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new ConfigError([`--listen ${config.listen}: that port is in use; pick another, e.g. --listen 127.0.0.1:8081`]);
     if (error instanceof SaveError) throw new ConfigError([`--save-dir ${config.saveDir}: ${error.message}; pick a folder you can write to`]);
-    if (error instanceof RecordingError) throw new ConfigError([`--record ${config.record}: ${error.message}; pick a folder you can write to`]);
+    if (error instanceof RecordingError) {
+      const flag = error.dir === config.recordOnMotion ? '--record-on-motion' : '--record';
+      throw new ConfigError([`${flag} ${error.dir}: ${error.message}; pick a folder you can write to`]);
+    }
     throw error;
   }
   process.stdout.write(`picam-viewer: open ${viewer.url}\n`);

@@ -22,6 +22,8 @@ export interface PageData {
   snapshot(): unknown;
   /** The newest frame of a camera (by key or id), or undefined. */
   latestJpeg(camera: string): Buffer | undefined;
+  /** The picture of a camera's motion event (motion-events.ts), or undefined. */
+  eventPicture(camera: string, id: number): Buffer | undefined;
   /** Saves the newest frame of a camera on disk; resolves with what to tell the page. Throws HttpError. */
   saveSnapshot(camera: string): Promise<Record<string, unknown>>;
   /** Starts or stops recording every camera. Throws HttpError. */
@@ -42,9 +44,10 @@ const STATIC: Record<string, { file: URL; type: string }> = {
   '/': { file: new URL('../../viewer/page/index.html', import.meta.url), type: 'text/html; charset=utf-8' },
   '/style.css': { file: new URL('../../viewer/page/style.css', import.meta.url), type: 'text/css; charset=utf-8' },
   '/app.js': { file: new URL('./page/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  '/motion.js': { file: new URL('./page/motion.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
-const CAMERA_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control)$/;
+const CAMERA_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control|event-\d{1,15}\.jpg)$/;
 
 /**
  * On every answer. The page may not be framed by any other page (clickjacking: a transparent frame over a
@@ -220,6 +223,11 @@ export class WebServer {
     if (camera?.what === 'latest.jpg') {
       const jpeg = this.data.latestJpeg(camera.name);
       if (!jpeg) return this.reply(res, 404, 'text/plain', 'no frame of that camera kept: none came yet, or it was let go to stay within --max-latest-bytes');
+      return this.reply(res, 200, 'image/jpeg', jpeg);
+    }
+    if (camera?.what.startsWith('event-')) {
+      const jpeg = this.data.eventPicture(camera.name, Number(camera.what.slice(6, -4)));
+      if (!jpeg) return this.reply(res, 404, 'text/plain', 'no picture of that event kept');
       return this.reply(res, 200, 'image/jpeg', jpeg);
     }
     this.reply(res, 404, 'text/plain', 'not found');

@@ -5,6 +5,9 @@
 // camera without a new frame for a while is greyed out with the age of its last frame: a still picture
 // must never pass for a live one.
 
+import { renderMotion } from './motion.js';
+import type { MotionSummary } from '../motion-events.js';
+
 interface Counters { framesDelivered: number; framesIncomplete: number; framesCorrupt: number; framesMissed: number }
 interface Summary {
   key: string; cameraId: string; status: 'online' | 'offline' | 'unknown';
@@ -13,6 +16,7 @@ interface Summary {
   agent?: { fps: number; framesDropped: number; framesSent: number; quality?: number; adaptiveLevel?: number; stalled?: boolean; lastFrameAgeS?: number; stalls?: number; link?: { rttMs?: number; kbps?: number; queueMs?: number } };
   control?: { adjustable: string[]; quality?: number };
   processing?: string[];
+  motion?: MotionSummary;
 }
 interface RecordingState { active: boolean; dir?: string; startedAt?: string; framesWritten: number; framesSkipped: number; files: Array<{ camera: string; file: string }>; lastError?: string }
 interface ViewerState {
@@ -256,7 +260,11 @@ function renderViewer(state: ViewerState): void {
 }
 
 function renderSummary(cameras: Summary[], state: ViewerState | undefined): void {
-  for (const camera of cameras) renderCamera(camera);
+  for (const camera of cameras) {
+    renderCamera(camera);
+    const tile = tiles.get(camera.key);
+    if (tile) renderMotion(tile.root, camera.key, camera.motion);
+  }
   if (state) renderViewer(state);
   document.getElementById('summary')!.textContent = `${cameras.length} camera${cameras.length === 1 ? '' : 's'}`;
   markStale();
