@@ -118,7 +118,8 @@ export class Agent {
       overlay,
       output: (frame) => {
         this.snapshots.offer(frame);
-        this.motion?.offer(frame, this.publisher.offer(frame));
+        const seq = this.publisher.offer(frame);
+        this.motion?.offer(frame, seq);
       },
       onDrop: (reason, frame) => {
         // Counted as captured too, so captured = sent + dropped holds whichever step dropped the frame.

@@ -49,7 +49,6 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
       }]
     : [];
   return [
-    ...motion,
     {
       topic: `${discoveryPrefix}/camera/${node}/camera/config`,
       payload: { name: 'Camera', unique_id: `${node}_camera`, topic: cameraTopic(prefix, cameraId, 'snapshot'), ...availability, device },
@@ -66,5 +65,6 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
       topic: `${discoveryPrefix}/sensor/${node}/dropped/config`,
       payload: { name: 'Frames dropped', unique_id: `${node}_dropped`, state_topic: stats, value_template: '{{ value_json.framesDropped }}', state_class: 'total_increasing', ...availability, device },
     },
+    ...motion,
   ];
 }

@@ -26,7 +26,7 @@ let broker: RunningBroker;
 let agent: Agent;
 before(async () => {
   broker = await startMosquitto();
-  const config = parseOptions(agentOptions, { argv: ['--broker', broker.url, '--camera-id', 'porch', '--homeassistant', '--ha-snapshot-interval', '1', '--fps', '5', '--width', '320', '--height', '240'], env: {}, envPrefix: 'PICAM_TEST_' }).values;
+  const config = parseOptions(agentOptions, { argv: ['--broker', broker.url, '--camera-id', 'porch', '--homeassistant', '--motion', '--ha-snapshot-interval', '1', '--fps', '5', '--width', '320', '--height', '240'], env: {}, envPrefix: 'PICAM_TEST_' }).values;
   agent = new Agent({ config, source: createSource('synthetic', captureSettings(config), silentLogger), logger: silentLogger, version: '9.9.9' });
   await agent.start();
   await sleep(1500);
@@ -61,7 +61,12 @@ test('discovery documents follow Home Assistant\'s documented schema', async () 
   const camera = byComponent.get('camera')![0]!;
   assert.equal(camera.topic, 'picam/porch/snapshot');
   assert.equal(camera.availability_topic, 'picam/porch/status');
-  const online = byComponent.get('binary_sensor')![0]!;
+  const motion = byComponent.get('binary_sensor')!.find((p) => p.unique_id === 'picam_porch_motion')!;
+  assert.equal(motion.state_topic, 'picam/porch/motion');
+  assert.equal(motion.device_class, 'motion');
+  assert.equal(motion.payload_on, 'ON');
+  assert.equal(motion.availability_topic, 'picam/porch/status');
+  const online = byComponent.get('binary_sensor')!.find((p) => p.unique_id === 'picam_porch_online')!;
   assert.equal(online.state_topic, 'picam/porch/status');
   assert.equal(online.payload_on, 'online');
   assert.equal(online.device_class, 'connectivity');
