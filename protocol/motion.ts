@@ -105,6 +105,25 @@ export function parseMotionChanges(value: unknown): { changes: MotionChanges } |
   return { changes };
 }
 
+/** The `motion` field of the agent's stats (PROTOCOL.md §11). */
+export interface MotionStats {
+  state: MotionState;
+  /** Changed area of the latest analysed frame, percent of the watched picture. */
+  score: number;
+  /** Highest score since the previous stats. */
+  peak: number;
+  /** Frames analysed, and frames let go because an analysis was still running (newest wins), since start. */
+  analysed: number;
+  skipped: number;
+  /** Frames the analysis could not decode. */
+  failed: number;
+  /** Mean time of one analysis (decode of the small copy, scoring), ms, since the previous stats. */
+  analysisMs: number;
+  /** Share of the wall-clock time an analysis was running since the previous stats, percent (of one core at most). */
+  busyPct: number;
+  events: number;
+}
+
 /** The changed area's bounding box, relative coordinates as a Zone. */
 export type Box = Zone;
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import type { MotionChanges, MotionEvent, MotionSettings, MotionState } from '../../protocol/motion.js';
+import type { MotionChanges, MotionEvent, MotionSettings, MotionState, MotionStats } from '../../protocol/motion.js';
 import type { CapturedFrame } from '../capture/frame-source.js';
 import { BackgroundModel } from '../motion/background-model.js';
 import { MotionTracker } from '../motion/motion-tracker.js';
@@ -15,25 +15,6 @@ export interface MotionContext {
   /** Publishes the retained state (`motion` topic) or an event document (`event` topic). Must not throw. */
   publish(kind: 'motion' | 'event', payload: string, retain: boolean): void;
   logger: Logger;
-}
-
-/** The `motion` field of the agent's stats (PROTOCOL.md §9). */
-export interface MotionStats {
-  state: MotionState;
-  /** Changed area of the latest analysed frame, percent of the watched picture. */
-  score: number;
-  /** Highest score since the previous stats. */
-  peak: number;
-  /** Frames analysed, and frames let go because an analysis was still running (newest wins), since start. */
-  analysed: number;
-  skipped: number;
-  /** Frames the analysis could not decode. */
-  failed: number;
-  /** Mean time of one analysis (decode of the small copy, scoring), ms, since the previous stats. */
-  analysisMs: number;
-  /** Share of the wall-clock time an analysis was running since the previous stats, percent (of one core at most). */
-  busyPct: number;
-  events: number;
 }
 
 interface Pending {
@@ -91,8 +72,10 @@ export class MotionFeature {
   /** The hook: a frame on its way to the publisher, with its `seq`. Returns at once. */
   offer(frame: CapturedFrame, seq: number): void {
     if (!this.running) return;
-    // A little under the interval, so a camera at exactly the analysis rate is not halved by jitter.
-    if (frame.capturedAtUs - this.lastAcceptedUs < (0.9 * 1e6) / this.options.fps) return;
+    // A little under the interval, so a camera at exactly the analysis rate is not halved by jitter. A clock
+    // that stepped back (NTP after boot) must not stop the analysis until it catches up.
+    const since = frame.capturedAtUs - this.lastAcceptedUs;
+    if (since >= 0 && since < (0.9 * 1e6) / this.options.fps) return;
     this.lastAcceptedUs = frame.capturedAtUs;
     if (this.busy) {
       if (this.waiting) this.counters.skipped++;

@@ -51,6 +51,9 @@ export class MotionTracker {
   /** The event when one starts or ends with this frame, else undefined. */
   update(sample: Sample): MotionEvent | undefined {
     const moving = sample.score >= this.settings.minArea;
+    // A clock stepped back: count from the new time rather than wait for the old one.
+    if (this.active && sample.atMs < this.active.lastMotionMs) this.active.lastMotionMs = sample.atMs;
+    if (this.candidate && sample.atMs < this.candidate.startMs) this.candidate = undefined;
     if (this.active) {
       if (moving) {
         grow(this.active, sample);

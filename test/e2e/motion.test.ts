@@ -160,7 +160,10 @@ test('motion: ON and OFF on MQTT within the promised delay, the event names the 
   assert.ok(recorded.every((r) => r.index >= 0), 'every recorded frame is byte-identical to a frame of the clip');
   const pre = recorded.filter((r) => r.phase === 'pre-roll');
   assert.ok(pre.length >= 5, `a pre-roll of ${pre.length} frames`);
-  assert.ok(pre.every((r) => r.index < 20), 'the pre-roll holds the frames before the motion');
+  // Under load the analysis may first see motion a frame or two after it began: the pre-roll is what came before
+  // the frame the event names.
+  assert.ok(pre.every((r) => r.index < startIndex!), 'the pre-roll holds the frames before the event\'s first frame');
+  assert.ok(pre.filter((r) => r.index < 20).length >= 5, 'and the still scene before the figure came');
   assert.equal(pre.at(-1)!.index, startIndex! - 1, 'the pre-roll runs up to the event\'s first frame');
   const motionRows = recorded.filter((r) => r.phase === 'motion');
   assert.equal(motionRows[0]!.index, startIndex, 'the event\'s rows start at its first frame');
