@@ -123,7 +123,8 @@ test('motion: ON and OFF on MQTT within the promised delay, the event names the 
   const interval = 1 / MOTION_FPS;
   console.log(`# ON ${onDelayS.toFixed(2)} s after the first moving frame arrived (promise ${MIN_DURATION_S + 2 * interval} s + ${SLACK_S} s slack); OFF ${offDelayS.toFixed(2)} s after the last (promise ${HOLD_S + 2 * interval} s + slack)`);
   assert.ok(onDelayS >= MIN_DURATION_S - 0.05 && onDelayS <= MIN_DURATION_S + 2 * interval + SLACK_S, `ON delay ${onDelayS} s`);
-  assert.ok(offDelayS >= HOLD_S - 0.05 && offDelayS <= HOLD_S + 2 * interval + SLACK_S, `OFF delay ${offDelayS} s`);
+  // The hold runs from the last *analysed* frame with motion, which may be up to one interval before frame 49.
+  assert.ok(offDelayS >= HOLD_S - interval - 0.05 && offDelayS <= HOLD_S + 2 * interval + SLACK_S, `OFF delay ${offDelayS} s`);
   const start = w.events.find((e) => e.phase === 'start');
   const end = w.events.find((e) => e.phase === 'end');
   assert.ok(start && end && start.id === end.id, JSON.stringify(w.events));
