@@ -9,7 +9,7 @@ import type { Viewer } from '../../viewer/viewer.js';
 import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { AGENT_CLI, runNode, type RunningProcess } from '../helpers/processes.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // Motion on the page, in a real Chromium: picam-agent --motion replays a clip with a walking figure (file:
 // source), the page marks the camera while the agent says ON, and lists the event with its picture.
@@ -25,7 +25,7 @@ let dir: string;
 
 before(async () => {
   broker = await startMosquitto();
-  viewer = await startViewer(broker.url);
+  viewer = await startViewerInProcess(broker.url);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'picam-motion-page-'));
   writeClip(await makeClip(clipSpecs(320, 240).find((s) => s.name === 'medium')!), dir);
   agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'walk', '--source', `file:${dir}`, '--fps', '10', '--motion', '--motion-hold', '1', '--no-adaptive']);

@@ -8,7 +8,7 @@ import { clipSpecs, makeClip, writeClip, type Clip } from '../../bench/motion-cl
 import { parseMotionEvent, type MotionEvent } from '../../protocol/motion.js';
 import { Reassembler } from '../../protocol/reassembler.js';
 import { startMosquitto, freePort, type RunningBroker } from '../helpers/mosquitto.js';
-import { AGENT_CLI, VIEWER_CLI, eventually, runNode, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
 
 // End to end: a stand-in camera (the agent's file: source replaying clips made in the project) → picam-agent
 // --motion → real mosquitto → a watching MQTT client and picam-viewer --record-on-motion.
@@ -106,7 +106,7 @@ test('motion: ON and OFF on MQTT within the promised delay, the event names the 
   // Both clips played to the end, and the walk's event is over (OFF after hold) and its file closed.
   await walk.waitFor(/file source reached the last file/, 60_000);
   await mask.waitFor(/file source reached the last file/, 60_000);
-  await eventually(() => (seen.walk!.motion.some((m) => m.state === 'OFF' && !m.retain) ? true : undefined), 15_000, 'OFF for the walk');
+  await waitFor(() => (seen.walk!.motion.some((m) => m.state === 'OFF' && !m.retain) ? true : undefined), 15_000, 'OFF for the walk');
   await viewer.waitFor(/motion: recording closed/, 15_000);
 
   // --- ON / OFF and the event, against the frames as they arrived
@@ -137,7 +137,7 @@ test('motion: ON and OFF on MQTT within the promised delay, the event names the 
   assert.ok(m.frames.has(35), 'the masked clip\'s moving frames were sent');
   assert.deepEqual(m.motion.map((x) => x.state), ['OFF'], 'only its initial OFF');
   assert.equal(m.events.length, 0);
-  const stats = await eventually(async () => {
+  const stats = await waitFor(async () => {
     const api = (await (await fetch(`http://127.0.0.1:${port}/api/cameras`)).json()) as { cameras: Array<{ cameraId: string; motion?: { state?: string; events: unknown[] } }> };
     return api.cameras.find((c) => c.cameraId === 'walk')?.motion?.events.length === 1 ? api : undefined;
   }, 10_000, 'the viewer lists the event');

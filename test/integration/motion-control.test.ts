@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Agent } from '../../agent/agent.js';
-import { createSource } from '../../agent/capture/registry.js';
-import { agentOptions, captureSettings } from '../../agent/config.js';
-import { silentLogger } from '../../common/logger.js';
-import { parseOptions } from '../../common/options.js';
+import type { Agent } from '../../agent/agent.js';
+import { startAgentInProcess } from '../helpers/agent-harness.js';
 import type { Viewer } from '../../viewer/viewer.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { retainedText } from '../helpers/mqtt-peek.js';
-import { eventually } from '../helpers/processes.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { waitFor } from '../helpers/processes.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // The motion detector's live settings through the `set` topic, its stats fields and its retained state,
 // over a real mosquitto.
@@ -19,7 +16,7 @@ let viewer: Viewer;
 const agents: Agent[] = [];
 before(async () => {
   broker = await startMosquitto();
-  viewer = await startViewer(broker.url);
+  viewer = await startViewerInProcess(broker.url);
 });
 after(async () => {
   for (const agent of agents) await agent.stop();
@@ -28,16 +25,14 @@ after(async () => {
 });
 
 async function startAgent(argv: string[]): Promise<Agent> {
-  const config = parseOptions(agentOptions, { argv: ['--broker', broker.url, '--source', 'synthetic', '--fps', '5', '--width', '160', '--height', '120', '--stats-interval', '1', ...argv], env: {}, envPrefix: 'PICAM_TEST_' }).values;
-  const agent = new Agent({ config, source: createSource('synthetic', captureSettings(config), silentLogger), logger: silentLogger, version: 'test' });
+  const agent = await startAgentInProcess(broker.url, ['--source', 'synthetic', '--fps', '5', '--width', '160', '--height', '120', '--stats-interval', '1', ...argv]);
   agents.push(agent);
-  await agent.start();
   return agent;
 }
 
 test('set changes sensitivity and zones live; stats carry the score and the analysis cost; the state is retained', async () => {
   const agent = await startAgent(['--camera-id', 'mo', '--motion']);
-  await eventually(() => viewer.registry.lookup('mo')?.latest, 10_000, 'first frame');
+  await waitFor(() => viewer.registry.lookup('mo')?.latest, 10_000, 'first frame');
   const result = await viewer.control('picam/mo', { motion: { threshold: 40, minArea: 2, hold: 3, mask: [[0, 0, 0.5, 1], [0.5, 0.8, 0.5, 0.2]] } });
   assert.equal(result.ok, true, result.error);
   assert.equal(result.settings?.motionThreshold, 40);
@@ -49,7 +44,7 @@ test('set changes sensitivity and zones live; stats carry the score and the anal
   assert.match(refused.error ?? '', /motion.mask/);
   assert.equal(agent.motion?.current.mask.length, 2, 'a refused request changes nothing');
 
-  const stats = await eventually(() => {
+  const stats = await waitFor(() => {
     const s = viewer.registry.lookup('mo')?.agentStats?.motion as Record<string, number> | undefined;
     return s && (s.analysed ?? 0) > 0 ? s : undefined;
   }, 10_000, 'stats with analysed frames');
@@ -61,7 +56,7 @@ test('set changes sensitivity and zones live; stats carry the score and the anal
 
 test('a camera without --motion refuses motion settings', async () => {
   await startAgent(['--camera-id', 'still']);
-  await eventually(() => viewer.registry.lookup('still')?.latest, 10_000, 'first frame');
+  await waitFor(() => viewer.registry.lookup('still')?.latest, 10_000, 'first frame');
   const result = await viewer.control('picam/still', { motion: { threshold: 10 } });
   assert.equal(result.ok, false);
   assert.match(result.error ?? '', /--motion/);

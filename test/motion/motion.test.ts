@@ -7,7 +7,7 @@ import { evaluateClip } from '../../bench/motion-quality.js';
 import { parseControlRequest } from '../../protocol/control.js';
 import { parseMotionEvent, parseZones } from '../../protocol/motion.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
-import { eventually } from '../helpers/processes.js';
+import { waitFor } from '../helpers/processes.js';
 
 const settings = { threshold: 20, minArea: 0.5, minDuration: 0.3, hold: 2, mask: [] };
 
@@ -64,7 +64,7 @@ test('feature: frames offered while an analysis runs replace each other (newest 
   feature.start();
   // Eight frames at once: the first is analysed, each later one replaces the one waiting, the last is analysed.
   for (let i = 0; i < 8; i++) feature.offer({ data: clip.frames[i]!, capturedAtUs: 1e15 + i * 100_000 }, i);
-  const stats = await eventually(() => { const s = feature.takeStats(); return s.analysed === 2 ? s : undefined; }, 20_000, 'two analyses');
+  const stats = await waitFor(() => { const s = feature.takeStats(); return s.analysed === 2 ? s : undefined; }, 20_000, 'two analyses');
   await feature.stop();
   assert.equal(stats.skipped, 6);
   assert.equal(stats.state, 'OFF');
