@@ -13,7 +13,8 @@ import { CameraControl, ChangeRejected, type ExactSettings } from './camera-cont
 import type { FrameSource } from './capture/frame-source.js';
 import type { CaptureSettings } from './capture/registry.js';
 import { outputSize } from './capture/camera-settings.js';
-import { captureSettings, overlaySettings, type AgentConfig } from './config.js';
+import { captureSettings, motionOptions, overlaySettings, type AgentConfig } from './config.js';
+import { MotionFeature } from './features/motion.js';
 import { FramePublisher } from './frame-publisher.js';
 import { FrameRateGate } from './frame-rate-gate.js';
 import { discoveryMessages } from './homeassistant.js';
@@ -52,6 +53,8 @@ export class Agent {
   readonly stats: StreamStats;
   readonly camera: CameraControl;
   readonly adaptive: AdaptiveQuality | undefined;
+  /** Motion detection (--motion): fed the frames going to the publisher, with their seq. */
+  readonly motion: MotionFeature | undefined;
   private readonly connection: MqttConnection;
   private readonly publisher: FramePublisher;
   private readonly processor: FrameProcessor;
@@ -72,7 +75,7 @@ export class Agent {
     const { config, logger } = deps;
     this.lifecycle = deps.lifecycle ?? noLifecycle;
     const topic = (kind: TopicKind): string => cameraTopic(config.prefix, config.cameraId, kind);
-    this.topics = { frame: topic('frame'), status: topic('status'), info: topic('info'), stats: topic('stats'), set: topic('set'), result: topic('result'), snapshot: topic('snapshot') };
+    this.topics = { frame: topic('frame'), status: topic('status'), info: topic('info'), stats: topic('stats'), set: topic('set'), result: topic('result'), snapshot: topic('snapshot'), motion: topic('motion'), event: topic('event') };
     this.stats = new StreamStats(this.streamId);
     const mqttVersion = config.mqttVersion === '5' ? 5 : 4;
     this.connection = new MqttConnection(
@@ -115,7 +118,8 @@ export class Agent {
       overlay,
       output: (frame) => {
         this.snapshots.offer(frame);
-        this.publisher.offer(frame);
+        const seq = this.publisher.offer(frame);
+        this.motion?.offer(frame, seq);
       },
       onDrop: (reason, frame) => {
         // Counted as captured too, so captured = sent + dropped holds whichever step dropped the frame.
@@ -124,6 +128,13 @@ export class Agent {
       },
       onChange: () => this.publishInfo(),
       logger: logger.child('processing'),
+    });
+    const motion = motionOptions(config);
+    this.motion = motion && new MotionFeature(motion, {
+      publish: (kind, payload, retain) => {
+        if (this.connection.connected) void this.connection.publish(this.topics[kind], Buffer.from(payload), { qos: 1, retain }).catch((error: Error) => this.onRefused(error));
+      },
+      logger: logger.child('motion'),
     });
     if (config.adaptive) {
       // Adaptive steps only the quality the camera encodes at (re-encoding in the agent to save bandwidth would
@@ -164,6 +175,7 @@ export class Agent {
       return;
     }
     this.stall.start();
+    this.motion?.start();
     this.timers.push(setInterval(() => this.publishStats(), config.statsInterval * 1000));
     if (this.adaptive) {
       void this.adapt();
@@ -187,6 +199,7 @@ export class Agent {
     this.snapshots.cancel();
     await this.camera.stop();
     await this.processor.stop();
+    await this.motion?.stop();
     await this.publisher.stop();
     if (this.connection.connected) {
       await this.connection.publish(this.topics.status, Buffer.from('offline'), { qos: 1, retain: true }).catch(() => undefined);
@@ -243,11 +256,12 @@ export class Agent {
     const retained = { qos: 1 as const, retain: true };
     void this.connection.publish(this.topics.status, Buffer.from('online'), retained).catch((error: Error) => this.onRefused(error));
     this.publishInfo();
+    this.motion?.announce();
     if (config.control) {
       this.connection.subscribe([this.topics.set], 1).catch((error: Error) => this.deps.logger.warn('cannot subscribe to the control topic', { error: error.message }));
     }
     if (config.homeassistant) {
-      const messages = discoveryMessages({ discoveryPrefix: config.haPrefix, prefix: config.prefix, cameraId: config.cameraId, source: this.camera.activeSource.kind, version: this.deps.version });
+      const messages = discoveryMessages({ discoveryPrefix: config.haPrefix, prefix: config.prefix, cameraId: config.cameraId, source: this.camera.activeSource.kind, version: this.deps.version, motion: this.motion !== undefined });
       for (const m of messages) void this.connection.publish(m.topic, Buffer.from(JSON.stringify(m.payload)), retained).catch(() => undefined);
       void this.snapshots.request();
     }
@@ -294,7 +308,9 @@ export class Agent {
   }
 
   private async applyControl(request: ControlRequest): Promise<ControlResult> {
+    if (request.motion && !this.motion) return { id: request.id, ok: false, error: 'motion detection is off on this camera (start the agent with --motion)' };
     try {
+      if (request.motion) this.motion!.apply(request.motion);
       const { restarted, settings } = await this.camera.apply(request.changes);
       if (this.adaptive && (request.changes.quality !== undefined || request.changes.fps !== undefined)) {
         // The operator's values become the new target; adaptive steps start again from there.
@@ -304,7 +320,8 @@ export class Agent {
       if (request.snapshot && !(await this.snapshots.request())) {
         return { id: request.id, ok: false, error: 'snapshot could not be published (no frame, no broker, or larger than the broker accepts)' };
       }
-      return { id: request.id, ok: true, restarted, settings: { ...settings } };
+      const motion = this.motion ? { motionThreshold: this.motion.current.threshold, motionMinArea: this.motion.current.minArea, motionMinDuration: this.motion.current.minDuration, motionHold: this.motion.current.hold, motionZones: this.motion.current.mask.length } : {};
+      return { id: request.id, ok: true, restarted, settings: { ...settings, ...motion } };
     } catch (error) {
       if (error instanceof ChangeRejected) return { id: request.id, ok: false, error: error.message };
       throw error;
@@ -376,6 +393,7 @@ export class Agent {
       lastFrameAgeS: round1(this.stall.sinceLastFrameMs / 1000),
       stalls: this.stall.stalls,
       link: this.publisher.linkStats(),
+      ...(this.motion ? { motion: this.motion.takeStats() } : {}),
     });
     this.lifecycle.status(this.stall.stalled ? this.summary(0) : `${this.summary(doc.fps)}, ${doc.framesDropped} dropped`);
     if (!this.connection.connected) return;

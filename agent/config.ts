@@ -9,6 +9,8 @@ import type { CaptureSettings } from './capture/registry.js';
 import type { ExactSettings } from './camera-control.js';
 import { OVERLAY_POSITIONS, OVERLAY_TEMPLATE_HINT, OVERLAY_TEMPLATE_PATTERN } from './processing/overlay.js';
 import type { OverlaySettings } from './processing/frame-processor.js';
+import { MOTION_LIMITS, parseZones } from '../protocol/motion.js';
+import type { MotionOptions } from './features/motion.js';
 
 export const AGENT_ENV_PREFIX = 'PICAM_';
 
@@ -62,6 +64,13 @@ export const agentOptions = {
   homeassistant: opt.boolean({ description: 'Publish Home Assistant MQTT discovery (camera, online sensor, fps) and whole-JPEG snapshots for it.' }, false),
   haPrefix: opt.string({ description: 'Home Assistant discovery prefix.', arg: 'PREFIX', pattern: PREFIX_PATTERN, patternHint: 'topic levels without wildcards' }, 'homeassistant'),
   haSnapshotInterval: opt.number({ description: 'Seconds between whole-JPEG snapshots for Home Assistant.', arg: 'SECONDS', min: 1, max: 86_400 }, 10),
+  motion: opt.boolean({ description: 'Detect motion in the frames (docs/MOTION.md): publishes ON/OFF on <prefix>/<id>/motion (retained), an event document on .../event, and a motion sensor in Home Assistant discovery. Analyses a 1/8-size decode of some frames; the stream is never delayed nor re-encoded.' }, false),
+  motionFps: opt.number({ description: 'Frames analysed for motion per second, at most (others pass untouched; when the analysis falls behind, the newest frame waits and older ones are skipped and counted).', min: 0.2, max: 30 }, 5),
+  motionThreshold: opt.integer({ description: 'How much a pixel\'s brightness (0-255) must differ from the learned background to count as changed, after global light changes are taken out. Lower is more sensitive.', arg: 'LEVEL', min: MOTION_LIMITS.threshold[0], max: MOTION_LIMITS.threshold[1] }, 20),
+  motionMinArea: opt.number({ description: 'Percent of the watched picture that must change for a frame to count as motion.', arg: 'PERCENT', min: MOTION_LIMITS.minArea[0], max: MOTION_LIMITS.minArea[1] }, 0.5),
+  motionMinDuration: opt.number({ description: 'Seconds motion must go on, frame after frame, before ON.', arg: 'SECONDS', min: MOTION_LIMITS.minDuration[0], max: MOTION_LIMITS.minDuration[1] }, 0.3),
+  motionHold: opt.number({ description: 'Seconds without motion before OFF (the event ends).', arg: 'SECONDS', min: MOTION_LIMITS.hold[0], max: MOTION_LIMITS.hold[1] }, 5),
+  motionMask: opt.string({ description: 'Parts of the picture motion detection ignores (a road, a tree): rectangles x,y,w,h in fractions of the picture (0,0 top left), separated by ; e.g. "0,0,1,0.2; 0.7,0.5,0.3,0.5". Empty: watch everything.', arg: 'ZONES', defaultText: 'none', check: (text) => { const parsed = parseZones(text); return 'error' in parsed ? parsed.error : undefined; } }, ''),
   statsInterval: opt.number({ description: 'Seconds between stats messages.', arg: 'SECONDS', min: 1, max: 3600 }, 5),
   logLevel: opt.enum({ description: 'Log level.', values: LOG_LEVELS }, 'info'),
 };
@@ -80,6 +89,20 @@ export function exactSettings(origin: AgentOrigins): ExactSettings {
 /** The overlay part of the configuration; undefined when no text is drawn. */
 export function overlaySettings(config: AgentConfig): OverlaySettings | undefined {
   return config.overlay === '' ? undefined : { template: config.overlay, cameraId: config.cameraId, position: config.overlayPosition };
+}
+
+/** The motion detector's part of the configuration; undefined when --motion is off. */
+export function motionOptions(config: AgentConfig): MotionOptions | undefined {
+  if (!config.motion) return undefined;
+  const parsed = parseZones(config.motionMask);
+  return {
+    fps: config.motionFps,
+    threshold: config.motionThreshold,
+    minArea: config.motionMinArea,
+    minDuration: config.motionMinDuration,
+    hold: config.motionHold,
+    mask: 'zones' in parsed ? parsed.zones : [],
+  };
 }
 
 /** The camera settings part of the configuration, in the form the capture sources take. */

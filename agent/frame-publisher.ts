@@ -119,8 +119,8 @@ export class FramePublisher {
     this.pacer = new SendPacer(this.estimator, { maxFramesInFlight: this.maxFramesInFlight });
   }
 
-  /** Takes a captured frame. Never blocks and never throws. Sequence numbers count every frame offered. */
-  offer(frame: CapturedFrame): void {
+  /** Takes a captured frame; returns its sequence number. Never blocks and never throws. Sequence numbers count every frame offered. */
+  offer(frame: CapturedFrame): number {
     const seq = this.nextSeq;
     this.nextSeq = (this.nextSeq + 1) >>> 0;
     this.stats.captured(frame.data.length);
@@ -128,11 +128,12 @@ export class FramePublisher {
     this.offeredBytes += frame.data.length;
     if (this.stopped || !this.link.connected) {
       this.stats.dropped('offline');
-      return;
+      return seq;
     }
     if (this.waiting) this.stats.dropped('busy');
     this.waiting = { frame, seq, held: this.waiting !== undefined };
     this.pump();
+    return seq;
   }
 
   /** Resolves once no frame waits to go: a frame offered then would not replace one (for a sender that can wait). */

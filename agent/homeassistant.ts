@@ -9,6 +9,8 @@ import { cameraTopic } from '../protocol/topics.js';
  *   Home Assistant cannot reassemble our chunks, so the agent publishes a whole frame to `<base>/snapshot`.
  * - binary_sensor (https://www.home-assistant.io/integrations/binary_sensor.mqtt/), device class
  *   `connectivity`, on our retained `status` topic.
+ * - binary_sensor, device class `motion`, on our retained `motion` topic (ON/OFF are its default payloads),
+ *   with --motion only.
  * - sensor (https://www.home-assistant.io/integrations/sensor.mqtt/) for the frame rate and dropped frames,
  *   read from the `stats` JSON with a value template.
  */
@@ -23,6 +25,8 @@ export interface DiscoveryInput {
   cameraId: string;
   source: string;
   version: string;
+  /** The agent detects motion (--motion): a motion binary_sensor on the `motion` topic. */
+  motion?: boolean;
 }
 
 export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
@@ -38,6 +42,12 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
     sw_version: input.version,
   };
   const availability = { availability_topic: status, payload_available: 'online', payload_not_available: 'offline' };
+  const motion = input.motion
+    ? [{
+        topic: `${discoveryPrefix}/binary_sensor/${node}/motion/config`,
+        payload: { name: 'Motion', unique_id: `${node}_motion`, state_topic: cameraTopic(prefix, cameraId, 'motion'), payload_on: 'ON', payload_off: 'OFF', device_class: 'motion', ...availability, device },
+      }]
+    : [];
   return [
     {
       topic: `${discoveryPrefix}/camera/${node}/camera/config`,
@@ -55,5 +65,6 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
       topic: `${discoveryPrefix}/sensor/${node}/dropped/config`,
       payload: { name: 'Frames dropped', unique_id: `${node}_dropped`, state_topic: stats, value_template: '{{ value_json.framesDropped }}', state_class: 'total_increasing', ...availability, device },
     },
+    ...motion,
   ];
 }

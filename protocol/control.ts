@@ -3,6 +3,8 @@
  * `<prefix>/<cameraId>/result`. Pure validation; docs/PROTOCOL.md §8 is the description.
  */
 
+import { parseMotionChanges, type MotionChanges } from './motion.js';
+
 export const ROTATIONS = [0, 90, 180, 270] as const;
 export type Rotation = (typeof ROTATIONS)[number];
 
@@ -23,6 +25,8 @@ export interface ControlRequest {
   changes: ControlChanges;
   /** Publish the next frame whole on the `snapshot` topic. */
   snapshot: boolean;
+  /** Motion detector settings to change live (motion.ts). */
+  motion?: MotionChanges;
 }
 
 export interface ControlResult {
@@ -43,7 +47,7 @@ const LIMITS = {
   quality: [1, 100],
 } as const;
 
-const KNOWN = new Set(['id', 'fps', 'width', 'height', 'quality', 'rotation', 'hflip', 'vflip', 'snapshot']);
+const KNOWN = new Set(['id', 'fps', 'width', 'height', 'quality', 'rotation', 'hflip', 'vflip', 'snapshot', 'motion']);
 
 export type ParsedControl = { ok: true; request: ControlRequest } | { ok: false; id?: string; error: string };
 
@@ -83,8 +87,14 @@ export function parseControlRequest(payload: Uint8Array): ParsedControl {
   }
   if (v.snapshot !== undefined && v.snapshot !== true) return fail('"snapshot" may only be true');
   const snapshot = v.snapshot === true;
-  if (Object.keys(changes).length === 0 && !snapshot) return fail('request changes nothing: give fps, width+height, quality, rotation, hflip, vflip or snapshot');
-  return { ok: true, request: { id, changes, snapshot } };
+  let motion: MotionChanges | undefined;
+  if (v.motion !== undefined) {
+    const parsed = parseMotionChanges(v.motion);
+    if ('error' in parsed) return fail(parsed.error);
+    motion = parsed.changes;
+  }
+  if (Object.keys(changes).length === 0 && !snapshot && !motion) return fail('request changes nothing: give fps, width+height, quality, rotation, hflip, vflip, motion or snapshot');
+  return { ok: true, request: { id, changes, snapshot, ...(motion ? { motion } : {}) } };
 }
 
 /** Largest `result` a receiver reads. Real answers are a few hundred bytes; the rest is refused unparsed. */

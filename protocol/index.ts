@@ -8,3 +8,4 @@ export * from './messages.js';
 export * from './packet-size.js';
 export * from './control.js';
 export * from './jpeg-markers.js';
+export * from './motion.js';

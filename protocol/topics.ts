@@ -3,11 +3,11 @@
  * so a receiver reads the last level as the kind and the one before it as the camera id.
  */
 
-export const TOPIC_KINDS = ['frame', 'status', 'info', 'stats', 'set', 'result', 'snapshot'] as const;
+export const TOPIC_KINDS = ['frame', 'status', 'info', 'stats', 'set', 'result', 'snapshot', 'motion', 'event'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 /** What a viewer subscribes to: not `set` (requests, written by operators) nor `snapshot` (whole JPEGs for Home Assistant). */
-export const RECEIVER_KINDS = ['frame', 'status', 'info', 'stats', 'result'] as const satisfies readonly TopicKind[];
+export const RECEIVER_KINDS = ['frame', 'status', 'info', 'stats', 'result', 'motion', 'event'] as const satisfies readonly TopicKind[];
 
 export const DEFAULT_PREFIX = 'picam';
 export const CAMERA_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

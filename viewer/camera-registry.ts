@@ -1,6 +1,7 @@
 import type { CompleteFrame, SourceCounters } from '../protocol/reassembler.js';
 import type { CameraInfo, CameraStats, CameraStatus } from '../protocol/messages.js';
 import type { CameraSummary, LinkSummary } from './page/contract.js';
+import type { MotionState } from '../protocol/motion.js';
 import { RateMeter } from './rate-meter.js';
 
 export type { CameraSummary };
@@ -13,6 +14,8 @@ export interface CameraState {
   info?: CameraInfo;
   status?: CameraStatus;
   agentStats?: CameraStats;
+  /** The retained `motion` state, for cameras that detect motion. */
+  motion?: MotionState;
   /** When the last `stats` arrived (this computer's clock): a stall's age grows from there. */
   agentStatsAtMs?: number;
   /** The newest frame's bytes, while the budget for newest frames (LatestFrames) lets it keep them. */

@@ -1,6 +1,7 @@
 import type { Logger } from '../common/logger.js';
 import { parseControlResult, type ControlResult } from '../protocol/control.js';
 import { parseInfo, parseStats, parseStatus } from '../protocol/messages.js';
+import { parseMotionEvent, parseMotionState, type MotionEvent, type MotionState } from '../protocol/motion.js';
 import { Reassembler, type CompleteFrame, type ReassemblerOptions } from '../protocol/reassembler.js';
 import { decodeChunk } from '../protocol/header.js';
 import { isJpegFrame } from '../protocol/jpeg-markers.js';
@@ -10,6 +11,8 @@ import { DEFAULT_MAX_LATEST_BYTES, LatestFrames } from './latest-frames.js';
 
 export type FrameListener = (camera: CameraState, frame: CompleteFrame) => void;
 export type ResultListener = (camera: CameraState, result: ControlResult) => void;
+/** A camera's motion: its retained state changed (`state`), or an event document came (`event`). */
+export type MotionListener = (camera: CameraState, change: { state: MotionState } | { event: MotionEvent }) => void;
 
 /** Counts of messages that were not usable, by reason. Never grows beyond these keys. */
 export interface MalformedCounts {
@@ -18,6 +21,8 @@ export interface MalformedCounts {
   status: number;
   stats: number;
   result: number;
+  motion: number;
+  event: number;
   /** Messages of a camera for which the registry had no room. */
   tooManyCameras: number;
   /** Frames whose chunks and CRC-32 checked but whose bytes are not a JPEG (no SOI at the start or EOI at the end). */
@@ -42,12 +47,13 @@ const LIMIT_LOG_INTERVAL_MS = 60_000;
 export class FrameReceiver {
   readonly reassembler: Reassembler;
   readonly latestFrames: LatestFrames;
-  readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, result: 0, tooManyCameras: 0, notJpeg: 0 };
+  readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, result: 0, motion: 0, event: 0, tooManyCameras: 0, notJpeg: 0 };
   /** Cameras replaced to make room for newcomers (never-proven ones, then gone ones). */
   camerasReplaced = 0;
   private readonly listeners = new Set<FrameListener>();
   private readonly resultListeners = new Set<ResultListener>();
   private readonly forgetListeners = new Set<ForgetListener>();
+  private readonly motionListeners = new Set<MotionListener>();
   private limitLog = { atMs: -Infinity, refused: 0, replaced: 0 };
 
   constructor(
@@ -68,6 +74,11 @@ export class FrameReceiver {
   onResult(listener: ResultListener): () => void {
     this.resultListeners.add(listener);
     return () => this.resultListeners.delete(listener);
+  }
+
+  onMotion(listener: MotionListener): () => void {
+    this.motionListeners.add(listener);
+    return () => this.motionListeners.delete(listener);
   }
 
   /** Called when a camera leaves the registry to make room, so every holder of per-camera state lets it go. */
@@ -132,8 +143,40 @@ export class FrameReceiver {
         for (const listener of this.resultListeners) listener(camera, result);
         return;
       }
+      case 'motion': {
+        if (payload.length === 0) { // retained message cleared
+          const camera = this.registry.find(parsed.base);
+          if (camera) camera.motion = undefined;
+          return;
+        }
+        const state = parseMotionState(payload);
+        if (!state) { this.malformed.motion++; return; }
+        const camera = this.admit(parsed, 'quiet');
+        if (!camera) return;
+        if (camera.motion === state) return;
+        camera.motion = state;
+        return this.tellMotion(camera, { state });
+      }
+      case 'event': {
+        const event = parseMotionEvent(payload);
+        if (!event) { this.malformed.event++; return; }
+        // Like a result, an event never makes a camera known: it matters only for a camera already shown.
+        const camera = this.registry.find(parsed.base);
+        if (!camera) return;
+        return this.tellMotion(camera, { event });
+      }
       default:
         return; // set and snapshot are not subscribed to; anything else is not ours
+    }
+  }
+
+  private tellMotion(camera: CameraState, change: { state: MotionState } | { event: MotionEvent }): void {
+    for (const listener of this.motionListeners) {
+      try {
+        listener(camera, change);
+      } catch (error) {
+        this.logger.error('motion listener failed', { error: (error as Error).message });
+      }
     }
   }
 

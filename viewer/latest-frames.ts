@@ -26,9 +26,9 @@ export class LatestFrames {
     this.forget(camera);
     // A frame that came in one chunk is a view into its MQTT message, which may be a slice of a larger read
     // buffer: kept alone, it is copied, so what is held is what is counted.
-    const data = frame.data.buffer.byteLength > frame.data.length * 2 + 4096 ? ownCopy(frame.data) : frame.data;
-    const bytes = data.buffer.byteLength;
-    camera.latest = { frame: data === frame.data ? frame : { ...frame, data }, receivedAtMs };
+    const owned = ownedFrame(frame);
+    const bytes = owned.data.buffer.byteLength;
+    camera.latest = { frame: owned, receivedAtMs };
     this.held.set(camera.key, { camera, bytes });
     this.total += bytes;
     for (const [key, entry] of this.held) {
@@ -46,6 +46,14 @@ export class LatestFrames {
     this.total -= entry.bytes;
     entry.camera.latest = undefined;
   }
+}
+
+/**
+ * The frame itself, or with its bytes copied when they are a view into a much larger buffer (a slice of an
+ * MQTT read): whoever keeps frames counts `data.buffer.byteLength`, which is then what is really held.
+ */
+export function ownedFrame(frame: CompleteFrame): CompleteFrame {
+  return frame.data.buffer.byteLength > frame.data.length * 2 + 4096 ? { ...frame, data: ownCopy(frame.data) } : frame;
 }
 
 /** A copy in a buffer of its own (not a slice of Node's shared pool). */

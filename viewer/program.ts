@@ -47,6 +47,9 @@ function startProblem(error: unknown, config: ViewerConfig): unknown {
     const flag = config.mediaDir !== undefined && error.file === config.mediaDir ? `--media-dir ${config.mediaDir}` : `--save-dir ${config.saveDir}`;
     return new ConfigError([`${flag}: ${error.message}; pick a folder you can write to`]);
   }
-  if (error instanceof RecordingError) return new ConfigError([`--record ${config.record}: ${error.message}; pick a folder you can write to`]);
+  if (error instanceof RecordingError) {
+    const flag = error.dir === config.recordOnMotion ? '--record-on-motion' : '--record';
+    return new ConfigError([`${flag} ${error.dir}: ${error.message}; pick a folder you can write to`]);
+  }
   return error;
 }

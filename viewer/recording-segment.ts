@@ -24,9 +24,13 @@ export class RecordingSegment {
     private readonly index: fs.promises.FileHandle,
   ) {}
 
-  /** Creates `<dir>/<cameraId>_<UTC time>.mjpeg` and its `.csv` index; never overwrites a file. */
-  static async open(dir: string, cameraId: string, startedAtMs: number): Promise<RecordingSegment> {
-    const stem = `${cameraId}_${fileTimestamp(startedAtMs)}`;
+  /**
+   * Creates `<dir>/<cameraId>_<UTC time><suffix>.mjpeg` and its `.csv` index; never overwrites a file.
+   * `extraColumns` follow the standard ones in the index (motion recordings add `motion,event`).
+   */
+  static async open(dir: string, cameraId: string, startedAtMs: number, kind: { suffix?: string; extraColumns?: readonly string[] } = {}): Promise<RecordingSegment> {
+    const stem = `${cameraId}_${fileTimestamp(startedAtMs)}${kind.suffix ?? ''}`;
+    const header = kind.extraColumns?.length ? `${INDEX_HEADER.trimEnd()},${kind.extraColumns.join(',')}\n` : INDEX_HEADER;
     for (let attempt = 0; ; attempt++) {
       const name = attempt === 0 ? stem : `${stem}-${attempt}`;
       const file = path.join(dir, `${name}.mjpeg`);
@@ -41,7 +45,7 @@ export class RecordingSegment {
       let index: fs.promises.FileHandle | undefined;
       try {
         index = await fs.promises.open(indexFile, 'wx');
-        await index.write(INDEX_HEADER);
+        await index.write(header);
       } catch (error) {
         await index?.close().catch(() => undefined);
         await data.close().catch(() => undefined);
@@ -51,13 +55,14 @@ export class RecordingSegment {
     }
   }
 
-  async append(frame: CompleteFrame, receivedAtMs: number): Promise<void> {
+  /** Writes a frame, then its index line (with the values of any extra columns). */
+  async append(frame: CompleteFrame, receivedAtMs: number, extra: readonly string[] = []): Promise<void> {
     const offset = this.bytes;
     await writeAll(this.data, frame.data);
     this.bytes += frame.data.length;
     const capturedMs = Math.floor(frame.capturedAtUs / 1000);
     const when = Number.isFinite(capturedMs) && capturedMs > 0 && capturedMs < 8.64e15 ? new Date(capturedMs).toISOString() : '';
-    await this.index.write(`${this.frames},${frame.seq},${when},${frame.capturedAtUs},${receivedAtMs},${offset},${frame.data.length}\n`);
+    await this.index.write(`${this.frames},${frame.seq},${when},${frame.capturedAtUs},${receivedAtMs},${offset},${frame.data.length}${extra.map((v) => `,${v}`).join('')}\n`);
     this.frames++;
   }
 

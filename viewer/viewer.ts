@@ -12,6 +12,8 @@ import { FrameReceiver } from './frame-receiver.js';
 import { FrameSaver, SaveError } from './frame-saver.js';
 import { isLoopbackHost } from './host-allow-list.js';
 import { browsableHost } from './open-browser.js';
+import { DEFAULT_MOTION_EVENTS, MotionEvents } from './motion-events.js';
+import { MotionRecorder } from './motion-recorder.js';
 import { Recorder, RecordingError } from './recorder.js';
 import type { CameraStates } from './page/contract.js';
 import { HttpError, WebServer, type ExtraRoutes } from './web-server.js';
@@ -42,6 +44,9 @@ export class Viewer {
   /** Where the page's snapshots go: --media-dir, else --save-dir. */
   private readonly snapshotSaver: FrameSaver | undefined;
   readonly recorder: Recorder;
+  /** --record-on-motion. */
+  readonly motionRecorder: MotionRecorder | undefined;
+  readonly motionEvents: MotionEvents;
   private readonly connection: MqttConnection;
   private readonly web: WebServer;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -60,11 +65,19 @@ export class Viewer {
     this.saver = config.saveDir ? new FrameSaver(config.saveDir, logger.child('saver')) : undefined;
     this.snapshotSaver = config.mediaDir ? new FrameSaver(config.mediaDir, logger.child('snapshots')) : this.saver;
     this.recorder = new Recorder({ maxSegmentBytes: config.recordMaxMb * 1024 * 1024, maxSegmentMs: config.recordMaxMinutes * 60_000 }, logger.child('recorder'));
+    this.motionRecorder = config.recordOnMotion
+      ? new MotionRecorder({ dir: config.recordOnMotion, preRollMs: config.preRoll * 1000, preRollBytes: config.preRollMb * 1024 * 1024, postRollMs: config.postRoll * 1000, maxSegmentBytes: config.recordMaxMb * 1024 * 1024 }, logger.child('motion-recorder'))
+      : undefined;
+    this.motionEvents = new MotionEvents(DEFAULT_MOTION_EVENTS, (camera, seq) => this.motionRecorder?.frameBySeq(camera.key, seq) ?? camera.latest?.frame.data);
     this.web = new WebServer(
       {
         cameraStates: () => this.cameraStates(),
         latestJpeg: (camera) => this.registry.lookup(camera)?.latest?.frame.data,
         saveSnapshot: (camera) => this.saveSnapshot(camera),
+        eventPicture: (camera, id) => {
+          const state = this.registry.lookup(camera);
+          return state && this.motionEvents.pictureOf(state.key, id);
+        },
         setRecording: (on) => this.setRecording(on),
         control: async (camera, request) => {
           const state = this.registry.lookup(camera);
@@ -104,10 +117,20 @@ export class Viewer {
     await this.saver?.start();
     if (this.snapshotSaver !== this.saver) await this.snapshotSaver?.start();
     if (config.record) await this.recorder.start(config.record);
+    await this.motionRecorder?.start();
+    // Events before the recorder: an event's picture is taken from the pre-roll before it is written out.
+    this.receiver.onMotion((camera, change) => {
+      if ('event' in change) this.motionEvents.add(camera, change.event);
+      this.motionRecorder?.motion(camera, change);
+      this.web.broadcastSummary();
+    });
+    if (this.motionRecorder) this.receiver.onFrame((camera, frame) => this.motionRecorder!.frame(camera, frame, camera.latest?.receivedAtMs ?? Date.now()));
     if (this.saver) this.receiver.onFrame((camera, frame) => this.saver!.save(camera, frame));
     this.receiver.onFrame((camera, frame) => this.recorder.write(camera, frame, camera.latest?.receivedAtMs ?? Date.now()));
     this.receiver.onForget((camera) => {
       this.recorder.forget(camera.key);
+      this.motionRecorder?.forget(camera.key);
+      this.motionEvents.forget(camera.key);
       this.web.forgetCamera(camera.key);
     });
     this.receiver.onFrame((camera, frame) => {
@@ -134,6 +157,7 @@ export class Viewer {
       await this.connection.stop();
       await this.web.stop();
       await this.recorder.stop();
+      await this.motionRecorder?.stop();
       await this.saver?.stop();
       this.deps.logger.info('viewer stopped');
     })();
@@ -164,7 +188,7 @@ export class Viewer {
     const now = Date.now();
     const reassembler = this.receiver.reassembler;
     return {
-      cameras: this.registry.all().map((c) => this.registry.summary(c, now, reassembler.counters(c.key))),
+      cameras: this.registry.all().map((c) => ({ ...this.registry.summary(c, now, reassembler.counters(c.key)), motion: this.motionEvents.summary(c) })),
       viewer: {
         connected: this.connection.connected,
         brokerProblem: this.deps.connect === false ? { error: 'no broker set', hint: 'Open Settings and enter the broker.' } : this.connection.connected ? undefined : this.connection.problem,
@@ -177,6 +201,8 @@ export class Viewer {
         canSaveSnapshots: this.snapshotSaver !== undefined,
         recordDir: this.recordDir,
         recording: this.recorder.state(),
+        motionRecording: this.motionRecorder?.state(),
+        motionPictureBytes: this.motionEvents.bytes,
         pageFeeds: this.web.feedStats(),
       },
     };

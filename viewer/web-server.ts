@@ -23,6 +23,8 @@ export interface PageData {
   cameraStates(): CameraStates;
   /** The newest frame of a camera (by key or id), or undefined. */
   latestJpeg(camera: string): Buffer | undefined;
+  /** The picture of a camera's motion event (motion-events.ts), or undefined. */
+  eventPicture(camera: string, id: number): Buffer | undefined;
   /** Saves the newest frame of a camera on disk; resolves with what to tell the page. Throws HttpError. */
   saveSnapshot(camera: string): Promise<Record<string, unknown>>;
   /** Starts or stops recording every camera. Throws HttpError. */
@@ -39,7 +41,7 @@ export interface ExtraRoutes {
   answer(method: 'GET' | 'POST', pathname: string, body: string | undefined): Promise<Record<string, unknown>> | undefined;
 }
 
-const CAMERA_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control)$/;
+const CAMERA_PATH = /^\/api\/cameras\/(.+)\/(latest\.jpg|snapshot|control|event-\d{1,15}\.jpg)$/;
 
 /**
  * On every answer. The page may not be framed by any other page (clickjacking: a transparent frame over a
@@ -222,6 +224,11 @@ export class WebServer {
     if (camera?.what === 'latest.jpg') {
       const jpeg = this.data.latestJpeg(camera.name);
       if (!jpeg) return this.reply(res, 404, 'text/plain', 'no frame of that camera kept: none came yet, or it was let go to stay within --max-latest-bytes');
+      return this.reply(res, 200, 'image/jpeg', jpeg);
+    }
+    if (camera?.what.startsWith('event-')) {
+      const jpeg = this.data.eventPicture(camera.name, Number(camera.what.slice(6, -4)));
+      if (!jpeg) return this.reply(res, 404, 'text/plain', 'no picture of that event kept');
       return this.reply(res, 200, 'image/jpeg', jpeg);
     }
     const extra = this.extra?.answer('GET', pathname, undefined);

@@ -23,7 +23,7 @@ let broker: RunningBroker;
 let agent: Agent;
 before(async () => {
   broker = await startMosquitto();
-  agent = await startAgentInProcess(broker.url, ['--camera-id', 'porch', '--source', 'synthetic', '--homeassistant', '--ha-snapshot-interval', '1', '--fps', '5', '--width', '320', '--height', '240'], { version: '9.9.9' });
+  agent = await startAgentInProcess(broker.url, ['--camera-id', 'porch', '--source', 'synthetic', '--homeassistant', '--motion', '--ha-snapshot-interval', '1', '--fps', '5', '--width', '320', '--height', '240'], { version: '9.9.9' });
   await sleep(1500);
 });
 after(async () => { await agent.stop(); await broker.stop(); });
@@ -56,7 +56,12 @@ test('discovery documents follow Home Assistant\'s documented schema', async () 
   const camera = byComponent.get('camera')![0]!;
   assert.equal(camera.topic, 'picam/porch/snapshot');
   assert.equal(camera.availability_topic, 'picam/porch/status');
-  const online = byComponent.get('binary_sensor')![0]!;
+  const motion = byComponent.get('binary_sensor')!.find((p) => p.unique_id === 'picam_porch_motion')!;
+  assert.equal(motion.state_topic, 'picam/porch/motion');
+  assert.equal(motion.device_class, 'motion');
+  assert.equal(motion.payload_on, 'ON');
+  assert.equal(motion.availability_topic, 'picam/porch/status');
+  const online = byComponent.get('binary_sensor')!.find((p) => p.unique_id === 'picam_porch_online')!;
   assert.equal(online.state_topic, 'picam/porch/status');
   assert.equal(online.payload_on, 'online');
   assert.equal(online.device_class, 'connectivity');

@@ -24,7 +24,7 @@ const skip = ansibleAvailable() ? false : 'ansible is not installed (apt-get ins
 
 const ACCOUNTS = ['viewer', 'operator', 'cam-garden', 'cam-front-door', 'monitor'] as const;
 type Account = (typeof ACCOUNTS)[number];
-const KINDS = ['frame', 'status', 'info', 'stats', 'result', 'snapshot'] as const;
+const KINDS = ['frame', 'status', 'info', 'stats', 'result', 'snapshot', 'motion', 'event'] as const;
 
 let dir: string;
 let broker: RunningBroker;

@@ -22,7 +22,7 @@ function rig(maxCameras = 64): { receiver: FrameReceiver; clock: { now: number }
 
 const frame = (seq: number, data = JPEG, chunkSize = 4096): Buffer[] => chunkFrame({ streamId: 1, seq, capturedAtUs: 0, data }, chunkSize);
 
-test('junk takes no place: malformed status, info, stats, result and chunk headers on 100 new ids leave the registry empty', () => {
+test('junk takes no place: malformed status, info, stats, result, motion, event and chunk headers on 100 new ids leave the registry empty', () => {
   const { receiver, keys } = rig();
   for (let i = 0; i < 100; i++) {
     receiver.handle(`picam/junk${i}/status`, Buffer.from('ONLINE'));
@@ -31,10 +31,13 @@ test('junk takes no place: malformed status, info, stats, result and chunk heade
     receiver.handle(`picam/junk${i}/result`, Buffer.from('{"ok":"yes"}'));
     receiver.handle(`picam/junk${i}/result`, Buffer.from('{"ok":true}')); // valid, but nobody asked this camera anything
     receiver.handle(`picam/junk${i}/frame`, Buffer.from('PC but not a chunk header'));
+    receiver.handle(`picam/junk${i}/motion`, Buffer.from('on'));
+    receiver.handle(`picam/junk${i}/event`, Buffer.from('{"type":"motion"}'));
+    receiver.handle(`picam/junk${i}/event`, Buffer.from(JSON.stringify({ type: 'motion', phase: 'start', id: 1, start: new Date().toISOString(), seq: 1, peak: 1, box: { x: 0, y: 0, w: 1, h: 1 } }))); // valid, but events make no camera known
   }
   assert.deepEqual(keys(), []);
   assert.equal(receiver.reassembler.sourceCount, 0, 'no reassembler state for them either');
-  assert.deepEqual(receiver.malformed, { topic: 0, info: 100, status: 100, stats: 100, result: 100, tooManyCameras: 0, notJpeg: 0 });
+  assert.deepEqual(receiver.malformed, { topic: 0, info: 100, status: 100, stats: 100, result: 100, motion: 100, event: 100, tooManyCameras: 0, notJpeg: 0 });
   assert.equal(receiver.reassembler.rejections.get('too-short'), 100, 'bad chunks are still counted by reason');
 });
 

@@ -10,6 +10,8 @@ import { FramePipeline, type DrawTarget } from './frame-pipeline.js';
 import { lossCount, overlayLine, overlayTable } from './overlay.js';
 import { tileHealth } from './tile-health.js';
 
+import { renderMotion } from './motion.js';
+
 interface Tile extends DrawTarget {
   key: string;
   cameraId: string;
@@ -232,7 +234,11 @@ function renderViewer(state: ViewerSummary): void {
 
 let summaries = 0;
 function renderSummary(cameras: CameraSummary[], state: ViewerSummary): void {
-  for (const camera of cameras) renderCamera(camera);
+  for (const camera of cameras) {
+    renderCamera(camera);
+    const tile = tiles.get(camera.key);
+    if (tile) renderMotion(tile.root, camera.key, camera.motion);
+  }
   renderViewer(state);
   document.getElementById('summary')!.textContent = `${cameras.length} camera${cameras.length === 1 ? '' : 's'}`;
   document.body.dataset.summaries = String(++summaries);

@@ -5,6 +5,8 @@
 import type { CameraStatus } from '../../protocol/messages.js';
 import type { SourceCounters } from '../../protocol/reassembler.js';
 import type { MalformedCounts } from '../frame-receiver.js';
+import type { MotionSummary } from '../motion-events.js';
+import type { MotionRecordingState } from '../motion-recorder.js';
 import type { RecordingState } from '../recorder.js';
 
 /** One camera as the page and `/api/cameras` see it. */
@@ -40,6 +42,8 @@ export interface CameraSummary {
   control?: { adjustable: string[]; quality?: number };
   /** What the agent does to the camera's frames before sending (info `processing`); [] when they go out untouched. */
   processing?: string[];
+  /** For cameras that detect motion: whether there is motion now, and the recent events. */
+  motion?: MotionSummary;
 }
 
 export interface LinkSummary { rttMs?: number; kbps?: number; queueMs?: number }
@@ -77,6 +81,10 @@ export interface ViewerSummary {
   canSaveSnapshots: boolean;
   recordDir?: string;
   recording: RecordingState;
+  /** `--record-on-motion`: what it is recording now. */
+  motionRecording?: MotionRecordingState;
+  /** Bytes of the event pictures kept for the page. */
+  motionPictureBytes: number;
   pageFeeds: PageFeedStats[];
 }
 
