@@ -3,6 +3,7 @@ import type { ControlChanges } from '../protocol/control.js';
 import { cameraView } from './capture/camera-settings.js';
 import { APPLIES_ALL, type AdjustableSetting, type CameraApplies, type FrameSink, type FrameSource } from './capture/frame-source.js';
 import type { CaptureSettings } from './capture/registry.js';
+import type { ProcessingRequest } from './processing/processing-plan.js';
 
 /** Why a change was refused; nothing was changed. */
 export class ChangeRejected extends Error {
@@ -67,6 +68,11 @@ export class CameraControl {
 
   get activeSource(): FrameSource {
     return this.source;
+  }
+
+  /** What the processing step is asked to do to this camera's frames now (see processing-plan.ts). */
+  processingRequest(overlay: boolean): ProcessingRequest {
+    return { wanted: this.current, exact: this.exactSettings, overlay, applies: this.applies };
   }
 
   /** Which settings can change at all: the camera's own, and what the processing step does to any frame. */

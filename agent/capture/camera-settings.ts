@@ -254,7 +254,17 @@ export function cameraView(kind: string, s: CameraSettings): Record<string, unkn
   }
 }
 
-/** Frame size after rotation (90/270 swap width and height). */
-export function outputSize(s: CameraSettings): { width: number; height: number } {
-  return s.rotation === 90 || s.rotation === 270 ? { width: s.height, height: s.width } : { width: s.width, height: s.height };
+export interface FrameSize {
+  width: number;
+  height: number;
+}
+
+/** A picture's size once turned by `rotation`: the one place the rule "90 and 270 swap width and height" is written. */
+export function rotateSize(size: FrameSize, rotation: Rotation): FrameSize {
+  return rotation === 90 || rotation === 270 ? { width: size.height, height: size.width } : { width: size.width, height: size.height };
+}
+
+/** The size of the frames the settings ask for: their width and height, turned by their rotation. */
+export function settingsFrameSize(s: Pick<CameraSettings, 'width' | 'height' | 'rotation'>): FrameSize {
+  return rotateSize(s, s.rotation);
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/logger.js';
 import { CameraProcessError } from './capture-errors.js';
-import { outputSize, rpicamApplies, rpicamArgs, type CameraSettings } from './camera-settings.js';
+import { settingsFrameSize, rpicamApplies, rpicamArgs, type CameraSettings } from './camera-settings.js';
 import { findFirstExecutable } from './find-executable.js';
 import { ProcessFrameSource, type SupervisionSettings } from './process-frame-source.js';
 
@@ -20,7 +20,7 @@ export function createRpicamSource(settings: CameraSettings, logger: Logger, opt
   const frameMs = 1000 / settings.fps;
   const applies = rpicamApplies(settings);
   // Frames leave rpicam-vid unrotated when the agent does the rotation.
-  const { width, height } = applies.rotation ? outputSize(settings) : settings;
+  const { width, height } = applies.rotation ? settingsFrameSize(settings) : settings;
   return new ProcessFrameSource({
     kind: 'rpicam',
     width,
