@@ -33,7 +33,7 @@ export interface PipelineOptions {
  *   whoever subscribed with `onCaptured` (after the frame has gone on, so a subscriber never delays the stream);
  * - rate gate: adaptive quality's frame-rate limit (`limitRate`); a frame it lets pass by is dropped `rate-limit`;
  * - processor: what the camera could not do itself (sharp), one frame at a time, newest wins (`processing-busy`,
- *   `bad-frame`); its output goes to `onOutgoing` subscribers (the snapshot) and to the publisher;
+ *   `bad-frame`); its output goes to the publisher, then to `onOutgoing` subscribers (the snapshot);
  * - publisher: chunks, paced to the path (`offline`, `busy`, `too-large`); a frame the broker has whole is `sent`.
  *
  * Every stage reports a frame it lets go, with its reason, to the one counter, so captured = sent + dropped +
@@ -72,9 +72,10 @@ export class Pipeline implements Feature {
     this.processor = new FrameProcessor({
       request: () => camera.processingRequest(options.overlay !== undefined),
       overlay: options.overlay,
+      // The frame goes on first: a subscriber never delays it, and sees it counted inside the publisher.
       output: (frame) => {
-        this.outgoing.emit(frame);
         this.publisher.offer(frame);
+        this.outgoing.emit(frame);
       },
       onDrop: (reason) => counts.dropped(reason),
       onChange: () => this.changed.emit(),
