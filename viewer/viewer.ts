@@ -9,7 +9,7 @@ import { CameraRegistry } from './camera-registry.js';
 import { encodeFrameMessage } from './client-feed.js';
 import type { ViewerConfig } from './config.js';
 import { parseListen } from './config.js';
-import { FrameReceiver } from './frame-receiver.js';
+import { MessageReceiver } from './message-receiver.js';
 import { FrameSaver, SaveError } from './frame-saver.js';
 import { isLoopbackHost } from './host-allow-list.js';
 import { browsableHost, openInBrowser } from './open-browser.js';
@@ -30,7 +30,7 @@ export interface ViewerDeps {
 /** The viewer's composition root: MQTT → receiver → (page server, saver). Starts in order, stops in reverse. */
 export class Viewer {
   readonly registry: CameraRegistry;
-  readonly receiver: FrameReceiver;
+  readonly receiver: MessageReceiver;
   readonly saver: FrameSaver | undefined;
   readonly recorder: Recorder;
   private readonly connection: MqttConnection;
@@ -43,7 +43,7 @@ export class Viewer {
   constructor(private readonly deps: ViewerDeps) {
     const { config, logger } = deps;
     this.registry = new CameraRegistry(config.maxCameras);
-    this.receiver = new FrameReceiver(
+    this.receiver = new MessageReceiver(
       this.registry,
       { maxFrameBytes: config.maxFrameBytes, frameTimeoutMs: config.frameTimeout, maxSources: config.maxCameras, maxLatestBytes: config.maxLatestBytes },
       logger.child('receiver'),

@@ -7,7 +7,7 @@ import { FileSource } from '../../agent/capture/file-source.js';
 import { agentOptions, type AgentConfig } from '../../agent/config.js';
 import { parseOptions } from '../../common/options.js';
 import { CameraRegistry } from '../../viewer/camera-registry.js';
-import { FrameReceiver } from '../../viewer/frame-receiver.js';
+import { MessageReceiver } from '../../viewer/message-receiver.js';
 import { receiverSubscriptions } from '../../protocol/topics.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
@@ -24,7 +24,7 @@ function config(argv: string[]): AgentConfig {
 }
 
 async function receiverOn(url: string, version: 4 | 5, options: { maxFrameBytes?: number } = {}) {
-  const receiver = new FrameReceiver(new CameraRegistry(16), options, silentLogger);
+  const receiver = new MessageReceiver(new CameraRegistry(16), options, silentLogger);
   const frames: Buffer[] = [];
   receiver.onFrame((_camera, frame) => frames.push(frame.data));
   const connection: MqttConnection = new MqttConnection(
