@@ -103,6 +103,11 @@ export function rpicamApplies(s: CameraSettings): CameraApplies {
   return { ...APPLIES_ALL, rotation: s.rotation === 0 || s.rotation === 180 };
 }
 
+/** What rpicam-vid is told of the settings: all but a rotation of 90 or 270, which the processing step does. */
+export function rpicamSettingsSeen(s: CameraSettings): Partial<CameraSettings> {
+  return { ...s, rotation: s.rotation === 180 ? 180 : 0 };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // raspistill (legacy camera stack), driven through node-raspistill's option names
 
@@ -240,18 +245,6 @@ export function ffmpegV4l2Plan(s: CameraSettings, input: V4l2Input, wanted: V4l2
 /** What ffmpeg applies in each mode: passthrough keeps the camera's own JPEG quality. */
 export function v4l2Applies(mode: V4l2Mode): CameraApplies {
   return { ...APPLIES_ALL, quality: mode.kind === 'encode' };
-}
-
-/**
- * The part of the settings that reaches the camera program of `kind`: two settings with equal views need no
- * camera restart (what differs is the processing step's job).
- */
-export function cameraView(kind: string, s: CameraSettings): Record<string, unknown> {
-  switch (kind) {
-    case 'rpicam': return { ...s, rotation: s.rotation === 180 ? 180 : 0 };
-    case 'file': return { fps: s.fps };
-    default: return { ...s };
-  }
 }
 
 export interface FrameSize {

@@ -114,6 +114,10 @@ export class AutoSource implements FrameSource {
     return this.chosen?.adjustable;
   }
 
+  settingsSeen(settings: CameraSettings): Partial<CameraSettings> {
+    return this.chosen?.settingsSeen?.(settings) ?? { ...settings };
+  }
+
   /** The source auto-detection picked (after start). */
   get selected(): FrameSource | undefined {
     return this.chosen;

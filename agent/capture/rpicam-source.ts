@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/logger.js';
 import { CameraProcessError } from './capture-errors.js';
-import { settingsFrameSize, rpicamApplies, rpicamArgs, type CameraSettings } from './camera-settings.js';
+import { settingsFrameSize, rpicamApplies, rpicamArgs, rpicamSettingsSeen, type CameraSettings } from './camera-settings.js';
 import { findFirstExecutable } from './find-executable.js';
 import { ProcessFrameSource, type SupervisionSettings } from './process-frame-source.js';
 
@@ -26,6 +26,7 @@ export function createRpicamSource(settings: CameraSettings, logger: Logger, opt
     width,
     height,
     applies,
+    settingsSeen: rpicamSettingsSeen,
     logger,
     supervision: {
       // Camera start-up (sensor mode switch, AGC/AWB settling) takes a second or two on a Pi.
