@@ -40,3 +40,14 @@ export interface ReceiverContext {
  * takes a place in the registry, so junk on new camera ids costs nothing beyond its count.
  */
 export type MessageHandler = (ctx: ReceiverContext, topic: ParsedTopic, payload: Buffer) => void;
+
+/**
+ * An empty payload on a retained topic is how a retained message is cleared: what it said is unknown now, so
+ * `clear` forgets it on the camera (if known). Returns whether the payload was such a clearing.
+ */
+export function retainedCleared(ctx: ReceiverContext, topic: ParsedTopic, payload: Buffer, clear: (camera: CameraState) => void): boolean {
+  if (payload.length > 0) return false;
+  const camera = ctx.registry.find(topic.base);
+  if (camera) clear(camera);
+  return true;
+}

@@ -1,13 +1,9 @@
 import { parseInfo } from '../../protocol/messages.js';
-import type { MessageHandler } from './handler.js';
+import { retainedCleared, type MessageHandler } from './handler.js';
 
-/** `info` (retained): an empty payload is a cleared retained message, so what the stream is, is unknown now. */
+/** `info` (retained): what the stream is. */
 export const handleInfo: MessageHandler = (ctx, topic, payload) => {
-  if (payload.length === 0) {
-    const camera = ctx.registry.find(topic.base);
-    if (camera) camera.info = undefined;
-    return;
-  }
+  if (retainedCleared(ctx, topic, payload, (camera) => { camera.info = undefined; })) return;
   const info = parseInfo(payload);
   if (!info) { ctx.malformed.info++; return; }
   const camera = ctx.admit(topic, 'quiet');

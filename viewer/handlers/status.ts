@@ -1,13 +1,9 @@
 import { parseStatus } from '../../protocol/messages.js';
-import type { MessageHandler } from './handler.js';
+import { retainedCleared, type MessageHandler } from './handler.js';
 
-/** `status` (retained `online`/`offline`): an empty payload is a cleared retained message, so the status is unknown. */
+/** `status` (retained `online`/`offline`). */
 export const handleStatus: MessageHandler = (ctx, topic, payload) => {
-  if (payload.length === 0) {
-    const camera = ctx.registry.find(topic.base);
-    if (camera) camera.status = undefined;
-    return;
-  }
+  if (retainedCleared(ctx, topic, payload, (camera) => { camera.status = undefined; })) return;
   const status = parseStatus(payload);
   if (!status) { ctx.malformed.status++; return; }
   const camera = ctx.admit(topic, status === 'online' ? 'online' : 'quiet');
