@@ -36,6 +36,12 @@ export interface AgentContext {
  * manner of zigbee2mqtt's extensions: it owns its topics and timers, subscribes to what it needs in its
  * constructor or `start`, and lets all of it go in `stop`. The Agent starts the features in order and stops
  * them in reverse; `stop` must be safe to call twice, and before `start`.
+ *
+ * A new feature is a file here with a class implementing Feature, built in the Agent's constructor from the
+ * context (and the features it uses, passed by name) and added to its list of parts. To look at frames, subscribe
+ * to `ctx.pipeline.onCaptured` (every camera frame, raw) or `onOutgoing` (as sent): the listener is called after
+ * the frame has gone on and must return quickly, so keep the newest frame and work on it from a timer of your
+ * own. Its own topics come from `ctx.topics`; its own timers are cleared in `stop`.
  */
 export interface Feature {
   start(): void | Promise<void>;
