@@ -7,7 +7,6 @@ import { Listeners } from './listeners.js';
 import { FrameProcessor, type OverlaySettings } from './processing/frame-processor.js';
 import { StallWatch, type StallChange } from './stall-watch.js';
 import type { StreamStats } from './stream-stats.js';
-import type { Feature } from './features/feature.js';
 
 export interface PipelineOptions {
   /** The source stage: the running camera and its settings. */
@@ -39,7 +38,7 @@ export interface PipelineOptions {
  * Every stage reports a frame it lets go, with its reason, to the one counter, so captured = sent + dropped +
  * `holding` at every instant, and captured = sent + dropped once stopped.
  */
-export class Pipeline implements Feature {
+export class Pipeline {
   readonly camera: CameraControl;
   readonly counts: StreamStats;
   readonly processor: FrameProcessor;

@@ -1,5 +1,4 @@
 import { ConfigError } from '../../common/options.js';
-import { APPLIES_ALL, type CameraApplies } from './frame-source.js';
 
 /**
  * What a user sets about the picture, and how each backend's program is told. This file is the one place that
@@ -97,15 +96,6 @@ export function rpicamArgs(s: CameraSettings): string[] {
   }
   args.push('-o', '-');
   return args;
-}
-
-export function rpicamApplies(s: CameraSettings): CameraApplies {
-  return { ...APPLIES_ALL, rotation: s.rotation === 0 || s.rotation === 180 };
-}
-
-/** What rpicam-vid is told of the settings: all but a rotation of 90 or 270, which the processing step does. */
-export function rpicamSettingsSeen(s: CameraSettings): Partial<CameraSettings> {
-  return { ...s, rotation: s.rotation === 180 ? 180 : 0 };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -242,10 +232,6 @@ export function ffmpegV4l2Plan(s: CameraSettings, input: V4l2Input, wanted: V4l2
   return { args, mode, ignored };
 }
 
-/** What ffmpeg applies in each mode: passthrough keeps the camera's own JPEG quality. */
-export function v4l2Applies(mode: V4l2Mode): CameraApplies {
-  return { ...APPLIES_ALL, quality: mode.kind === 'encode' };
-}
 
 export interface FrameSize {
   width: number;
