@@ -210,7 +210,7 @@ function renderCamera(camera: Summary): void {
     stat('incomplete', String(c?.framesIncomplete ?? 0), 'frames that lost chunks on the way and were not shown', (c?.framesIncomplete ?? 0) > 0) +
     stat('corrupt', String(c?.framesCorrupt ?? 0), 'frames that failed the CRC-32 check and were not shown', (c?.framesCorrupt ?? 0) > 0) +
     stat('camera link', linkText(camera.agent?.link), 'the camera\'s path to the broker as its agent measures it: round trip, the rate it sends at, and any queue standing in it', (camera.agent?.link?.queueMs ?? 0) > 100) +
-    stat('dropped at camera', String(camera.agent?.framesDropped ?? '–'), 'frames the agent could not send (link busy or broker away), from its stats') +
+    stat('dropped at camera', String(camera.agent?.framesDropped ?? '–'), 'frames the agent did not send (link busy, broker away, or skipped for a lower frame rate), from its stats') +
     stat('stalls', camera.agent?.stalls === undefined ? '–' : `${camera.agent.stalls}${stalled ? ' (stalled now)' : ''}`, 'times the camera gave the agent no frame for its stall timeout, since the agent started (from its stats)', stalled) +
     stat('quality', camera.agent?.quality === undefined ? '–' : `${camera.agent.quality}${camera.agent.adaptiveLevel ? ` (adapted, level ${camera.agent.adaptiveLevel})` : ''}`, 'JPEG quality; "adapted" when the camera stepped quality or frame rate down for a slow link', (camera.agent?.adaptiveLevel ?? 0) > 0) +
     stat('processing', camera.processing === undefined ? '–' : camera.processing.length === 0 ? 'none' : camera.processing.join(', '), 'what the agent does to the camera\'s JPEGs before sending them; "none": they go out as the camera made them, never re-encoded', (camera.processing?.length ?? 0) > 0);
