@@ -1,23 +1,23 @@
 #!/usr/bin/env node
 import { runCli, startBrokerClient } from '../common/cli-runner.js';
 import { createLogger } from '../common/logger.js';
-import { ConfigError } from '../common/options.js';
+import { ConfigError, type HelpPage } from '../common/options.js';
 import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
 import { createSource, type CaptureSettings } from './capture/registry.js';
-import { AGENT_ENV_PREFIX, agentOptions, captureSettings, exactSettings } from './config.js';
+import { AGENT_ENV_PREFIX, AGENT_EXAMPLES, agentOptions, captureSettings, exactSettings } from './config.js';
 import { SystemdNotifier } from './systemd-notifier.js';
 
-const USAGE = `picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)
-
-Usage: picam-agent [--config FILE] [options]
-Example: picam-agent --broker mqtt://127.0.0.1:1883 --camera-id garden --source synthetic --fps 15`;
-
-const FOOTER = `Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuration error.
-Secrets: the password comes from PICAM_PASSWORD, the config file key "password", or passwordFile; never a flag.`;
+const HELP: HelpPage = {
+  title: 'picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)',
+  examples: AGENT_EXAMPLES,
+  usage: 'Usage: picam-agent [--config FILE] [options]',
+  footer: `Exit codes: 0 stopped cleanly, 1 runtime failure, 2 configuration error.
+Secrets: the password comes from PICAM_PASSWORD, the config file key "password", or passwordFile; never a flag.`,
+};
 
 await runCli('picam-agent', async () => {
-  const start = startBrokerClient({ program: 'picam-agent', table: agentOptions, envPrefix: AGENT_ENV_PREFIX, usage: USAGE, footer: FOOTER }, process.argv.slice(2), process.env);
+  const start = startBrokerClient({ program: 'picam-agent', table: agentOptions, envPrefix: AGENT_ENV_PREFIX, help: HELP }, process.argv.slice(2), process.env);
   if (!start) return undefined;
   const { parsed, password, tls } = start;
   const config = parsed.values;

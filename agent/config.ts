@@ -12,6 +12,13 @@ import type { OverlaySettings } from './processing/frame-processor.js';
 
 export const AGENT_ENV_PREFIX = 'PICAM_';
 
+/** The command lines --help opens with (a test parses each against the options below). */
+export const AGENT_EXAMPLES: readonly (readonly string[])[] = [
+  ['--broker', 'mqtt://127.0.0.1:1883', '--camera-id', 'garden'],
+  ['--broker', 'mqtt://127.0.0.1:1883', '--camera-id', 'garden', '--source', 'synthetic', '--fps', '15'],
+  ['--broker', 'mqtts://pi.local:8883', '--ca-file', 'ca.crt', '--username', 'garden', '--rotation', '90', '--overlay', '{id} {date} {time}'],
+];
+
 function defaultCameraId(): string {
   const cleaned = os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
   return cleaned.length > 0 ? cleaned : 'camera';
@@ -20,7 +27,7 @@ function defaultCameraId(): string {
 const BROKER_URL = /^(mqtts?|wss?):\/\/[^\s/]+/;
 const SOURCE_PATTERN = /^(auto|rpicam|raspistill|v4l2|v4l2:.+|synthetic|file:.+)$/;
 
-/** Every option of picam-agent. The README's reference table is generated from this (npm run docs:options). */
+/** Every option of picam-agent. The reference table in docs/OPTIONS.md is generated from this (npm run docs:options). */
 export const agentOptions = {
   broker: opt.string({ description: 'MQTT broker URL: mqtt://, mqtts:// (TLS), ws:// or wss://.', arg: 'URL', pattern: BROKER_URL, patternHint: 'a broker URL such as mqtt://127.0.0.1:1883' }, 'mqtt://127.0.0.1:1883'),
   cameraId: opt.string({ description: 'Camera id, the topic level after the prefix (letters, digits, _ and -, up to 64). Defaults to the host name.', arg: 'ID', pattern: CAMERA_ID_PATTERN, patternHint: 'made of letters, digits, _ and - (1 to 64 characters)', defaultText: 'host name' }, defaultCameraId()),

@@ -8,7 +8,7 @@ export function benchCommandLine<S extends OptionTable>(table: S, name: string, 
   try {
     const parsed = parseOptions(table, { argv: process.argv.slice(2), env: process.env, envPrefix });
     if (!parsed.help) return parsed.values;
-    process.stdout.write(helpText(table, `Usage: npm run ${name} [-- --quick] [options]`, envPrefix));
+    process.stdout.write(helpText(table, { title: `picam ${name}: a benchmark`, examples: [[], ['--quick']], usage: `Usage: npm run ${name} [-- --quick] [options]` }, `npm run ${name} --`, envPrefix));
     return 0;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -1,4 +1,4 @@
-import { ConfigError, helpText, parseOptions, type OptionTable, type ParsedCommandLine } from './options.js';
+import { ConfigError, helpText, parseOptions, type HelpPage, type OptionTable, type ParsedCommandLine } from './options.js';
 import { refusePasswordInFlagUrl, refusePasswordWithoutUsername, resolvePassword } from './password.js';
 import { loadTlsFiles, type TlsFileOptions, type TlsMaterial } from './tls-files.js';
 import { packageVersion } from './version.js';
@@ -73,8 +73,7 @@ export interface ProgramDescription<S extends OptionTable> {
   program: string;
   table: S;
   envPrefix: string;
-  usage: string;
-  footer: string;
+  help: HelpPage;
 }
 
 /** Options every broker client has (common/broker-account-options.ts plus --broker). */
@@ -100,7 +99,7 @@ export interface BrokerClientStart<S extends OptionTable> {
 export function startBrokerClient<S extends OptionTable>(description: ProgramDescription<S>, argv: readonly string[], env: NodeJS.ProcessEnv): BrokerClientStart<S> | undefined {
   const { program, table, envPrefix } = description;
   const parsed = parseOptions(table, { argv, env, envPrefix });
-  if (parsed.help) { process.stdout.write(helpText(table, description.usage, envPrefix, description.footer)); return undefined; }
+  if (parsed.help) { process.stdout.write(helpText(table, description.help, program, envPrefix)); return undefined; }
   if (parsed.version) { process.stdout.write(`${program} ${packageVersion()}\n`); return undefined; }
   const values = parsed.values as unknown as BrokerClientValues;
   refusePasswordInFlagUrl(values.broker, parsed.origin.broker ?? 'default', `${envPrefix}PASSWORD`);

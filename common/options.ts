@@ -218,9 +218,26 @@ function suggest(key: string, known: string[]): string {
   return match ? ` (did you mean "${match}"?)` : '; see --help for the list';
 }
 
-/** The --help text: usage line, then each option with its flag, environment variable and default. */
-export function helpText<S extends OptionTable>(table: S, usage: string, envPrefix: string, footer = ''): string {
-  const lines = [usage, '', 'Options (flag > environment > config file > default):', ''];
+/** What --help says around the option list. */
+export interface HelpPage {
+  /** One line: the program and what it does. */
+  title: string;
+  /** Command lines (arguments after the program name) shown first, so a reader can copy one and go. */
+  examples: readonly (readonly string[])[];
+  /** The usage line. */
+  usage: string;
+  footer?: string;
+}
+
+/** Quotes an argument for a POSIX shell or PowerShell only where it needs it (both take '...'). */
+export function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The --help text: title, examples, usage line, then each option with its flag, environment variable and default. */
+export function helpText<S extends OptionTable>(table: S, page: HelpPage, program: string, envPrefix: string): string {
+  const lines = [page.title, '', 'Examples:', ...page.examples.map((argv) => `  ${program} ${argv.map(shellWord).join(' ')}`), ''];
+  lines.push(page.usage, '', 'Options (flag > environment > config file > default):', '');
   lines.push(`  --config FILE`, `      Read options from a YAML or JSON file (keys as in the table below). Env: ${envPrefix}CONFIG`);
   for (const [key, spec] of Object.entries(table)) {
     const arg = spec.kind === 'boolean' ? '' : ` ${spec.arg ?? (spec.kind === 'enum' ? spec.values!.join('|') : spec.kind.toUpperCase())}`;
@@ -231,11 +248,11 @@ export function helpText<S extends OptionTable>(table: S, usage: string, envPref
     lines.push(`      Env: ${envName(envPrefix, key)}   File key: ${key}   Default: ${def}`);
   }
   lines.push('', '  -h, --help       Show this help and exit', '  -V, --version    Show the version and exit');
-  if (footer) lines.push('', footer);
+  if (page.footer) lines.push('', page.footer);
   return lines.join('\n') + '\n';
 }
 
-/** The README reference table (Markdown) for an option table. */
+/** The reference table in docs/OPTIONS.md (Markdown) for an option table. */
 export function markdownTable<S extends OptionTable>(table: S, envPrefix: string): string {
   const rows = ['| Option (file key) | Flag | Environment | Default | Meaning |', '|---|---|---|---|---|'];
   for (const [key, spec] of Object.entries(table)) {

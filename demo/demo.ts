@@ -4,13 +4,29 @@ import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 // `npm run demo`: the whole product on one machine. Uses the Mosquitto on 127.0.0.1:1883 when one is
-// listening, else starts an embedded broker (aedes) there; then a synthetic camera and the viewer.
+// listening, else starts an embedded broker (aedes) there; then three synthetic cameras that show what the
+// agent can do (an overlay, a rotation, a low frame rate) and the viewer, which opens the page in a browser
+// when there is a desktop to show it on. The console says what to try.
+// PICAM_DEMO_BROKER_PORT and PICAM_VIEWER_LISTEN move it off 1883 and 8080 (the test of the demo does).
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const AGENT = path.join(HERE, '../agent/cli.js');
 const VIEWER = path.join(HERE, '../viewer/cli.js');
-const BROKER_PORT = 1883;
+const BROKER_PORT = Number(process.env.PICAM_DEMO_BROKER_PORT ?? 1883);
 const LISTEN = process.env.PICAM_VIEWER_LISTEN ?? '127.0.0.1:8080';
+
+/** The demo's cameras: each shows one thing the agent does, and the console names it. */
+const CAMERAS: ReadonlyArray<{ id: string; shows: string; args: string[] }> = [
+  { id: 'front-door', shows: 'the name, date and time drawn on every frame (--overlay)', args: ['--fps', '15', '--overlay', '{id} {date} {time}', '--overlay-position', 'top-left'] },
+  { id: 'side-gate', shows: 'a camera mounted sideways, turned upright (--rotation 90)', args: ['--fps', '15', '--rotation', '90'] },
+  { id: 'garden', shows: 'a slow camera, two frames a second (--fps 2)', args: ['--fps', '2'] },
+];
+
+/** A desktop to open a browser on: always on Windows and macOS; on Linux only with a display server. */
+function desktopPresent(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (process.platform === 'win32' || process.platform === 'darwin') return true;
+  return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
+}
 
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -56,24 +72,41 @@ if (external) {
 const broker = `mqtt://127.0.0.1:${BROKER_PORT}`;
 // aedes speaks MQTT 3.1.1 only; a real Mosquitto gets MQTT 5.
 const version = external ? '5' : '4';
-const viewer = run(VIEWER, ['--broker', broker, '--listen', LISTEN, '--mqtt-version', version], 'viewer');
-const agent = run(AGENT, ['--broker', broker, '--camera-id', 'demo', '--source', 'synthetic', '--fps', '15', '--mqtt-version', version], 'agent');
-console.log(`demo: open http://${LISTEN} in a browser (Ctrl-C stops everything)`);
+const open = desktopPresent();
+const viewer = run(VIEWER, ['--broker', broker, '--listen', LISTEN, '--mqtt-version', version, ...(open ? ['--open'] : [])], 'viewer');
+const agents = CAMERAS.map((camera) =>
+  run(AGENT, ['--broker', broker, '--camera-id', camera.id, '--source', 'synthetic', '--mqtt-version', version, '--log-level', 'warn', ...camera.args], camera.id));
+
+const page = `http://${LISTEN}`;
+console.log(`demo: ${open ? 'opening' : 'open'} ${page} in a browser (Ctrl-C stops everything)
+demo: three cameras:
+${CAMERAS.map((c) => `  ${c.id.padEnd(11)} ${c.shows}`).join('\n')}
+demo: things to try:
+  - click a picture to enlarge it; click again or press Esc to go back
+  - Snapshot (or S) downloads the picture on screen as a JPEG
+  - Record (or R) records every camera to MJPEG; the viewer needs --record DIR or --save-dir DIR for it
+    (run it yourself: npx picam-viewer --broker ${broker} --record ./recordings)
+  - the control panel under a camera: set its fps, quality, size or rotation and Apply
+  - I hides the stats on the pictures
+  - watch the wire: mosquitto_sub -h 127.0.0.1 -p ${BROKER_PORT} -t 'picam/#' -v
+    (retained status and info, stats every 5 s, binary chunks on picam/<id>/frame)
+  - ask a camera for a change: mosquitto_pub -h 127.0.0.1 -p ${BROKER_PORT} -t picam/garden/set -m '{"id":"1","fps":5}'
+    and read the answer: mosquitto_sub -h 127.0.0.1 -p ${BROKER_PORT} -t picam/garden/result`);
 
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log('demo: stopping');
-  agent.kill('SIGTERM');
-  await exited(agent);
+  for (const agent of agents) agent.kill('SIGTERM');
+  await Promise.all(agents.map(exited));
   viewer.kill('SIGTERM');
   await exited(viewer);
   await stopBroker();
 }
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
-for (const child of [agent, viewer]) {
+for (const child of [...agents, viewer]) {
   child.once('exit', (code) => {
     if (!stopping) {
       console.error(`demo: a part exited unexpectedly (code ${code}); stopping the rest`);

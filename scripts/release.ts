@@ -35,7 +35,7 @@ async function main(): Promise<number> {
     throw error;
   }
   if (parsed.help) {
-    process.stdout.write(helpText(releaseOptions, 'Usage: npm run release -- --arch ARCH [--out DIR]', ENV_PREFIX));
+    process.stdout.write(helpText(releaseOptions, { title: 'release: builds the tarball a Pi installs', examples: [['--arch', 'arm64'], ['--arch', 'armhf', '--out', 'release']], usage: 'Usage: npm run release -- --arch ARCH [--out DIR]' }, 'npm run release --', ENV_PREFIX));
     return 0;
   }
   const logger = createLogger({ level: 'info', component: 'release' });

@@ -6,11 +6,18 @@ import { DEFAULT_MAX_LATEST_BYTES } from './latest-frames.js';
 
 export const VIEWER_ENV_PREFIX = 'PICAM_VIEWER_';
 
+/** The command lines --help opens with (a test parses each against the options below). */
+export const VIEWER_EXAMPLES: readonly (readonly string[])[] = [
+  ['--broker', 'mqtt://pi.local:1883', '--open'],
+  ['--broker', 'mqtt://pi.local:1883', '--camera', 'garden', '--save-dir', './frames', '--record', './recordings'],
+  ['--broker', 'mqtts://central:8883', '--ca-file', 'ca.crt', '--username', 'desk', '--prefix', 'picam/+'],
+];
+
 /** A DNS name, an IPv4 address or an IPv6 address in brackets. */
 const HOST_NAME = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)$/;
 const LISTEN = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
-/** Every option of picam-viewer. The README's reference table is generated from this. */
+/** Every option of picam-viewer. The reference table in docs/OPTIONS.md is generated from this. */
 export const viewerOptions = {
   broker: opt.string({ description: 'MQTT broker URL: mqtt://, mqtts:// (TLS), ws:// or wss://.', arg: 'URL', pattern: /^(mqtts?|wss?):\/\/[^\s/]+/, patternHint: 'a broker URL such as mqtt://pi.local:1883' }, 'mqtt://127.0.0.1:1883'),
   camera: opt.list({ description: 'Camera ids to show (repeat or comma-separate). Default: every camera found under the prefix.', arg: 'ID', check: (ids) => ids.find((id) => !CAMERA_ID_PATTERN.test(id)) && `camera ids are letters, digits, _ and - (1 to 64 characters)` }),

@@ -10,7 +10,7 @@ import { Pipeline } from '../../agent/pipeline.js';
 import { StreamStats } from '../../agent/stream-stats.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually } from '../helpers/processes.js';
+import { waitFor } from '../helpers/processes.js';
 
 // The stream's counts add up: every frame the camera gives is counted captured once, and is at every instant
 // either sent, dropped with a reason, or inside the pipeline (processing, waiting, in flight). Real parts: a
@@ -50,16 +50,16 @@ test('captured = sent + dropped (by reason) + inside the pipeline at every insta
   const sampler = setInterval(() => check('sampled'), 3);
 
   link.start();
-  await eventually(() => (link.connected ? true : undefined), 10_000, 'connected');
+  await waitFor(() => (link.connected ? true : undefined), 10_000, 'connected');
   await pipeline.start();
-  await eventually(() => (counts.framesSent >= 10 ? true : undefined), 20_000, '10 frames sent');
+  await waitFor(() => (counts.framesSent >= 10 ? true : undefined), 20_000, '10 frames sent');
   // Adaptive quality's frame-rate step, as the adaptive feature makes it: the camera runs on at 40 fps.
   pipeline.limitRate(10);
   const gated = counts.drops['rate-limit'];
-  await eventually(() => (counts.drops['rate-limit'] >= gated + 20 ? true : undefined), 20_000, '20 frames skipped by the rate gate');
+  await waitFor(() => (counts.drops['rate-limit'] >= gated + 20 ? true : undefined), 20_000, '20 frames skipped by the rate gate');
   pipeline.limitRate(undefined);
   await broker.stop(); // the broker goes away: frames are dropped as offline
-  await eventually(() => (counts.drops.offline >= 10 ? true : undefined), 20_000, '10 frames dropped offline');
+  await waitFor(() => (counts.drops.offline >= 10 ? true : undefined), 20_000, '10 frames dropped offline');
   await pipeline.stop();
   clearInterval(sampler);
   check('stopped');

@@ -15,7 +15,7 @@ import { sha256File } from '../../scripts/release/tree-hash.js';
 import { aptMirror, cachedRootTarball, defaultCacheDir, removeRoot, unpackRoot } from '../helpers/debian-root.js';
 import { EmulatedProcess, runEmulatedNode, type EmulationSpec } from '../helpers/emulated-node.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, ROOT } from '../helpers/processes.js';
+import { waitFor, ROOT } from '../helpers/processes.js';
 import type { EncodeProbeResult } from './encode-probe.js';
 
 // The Pi's own architectures, proven here under qemu user-mode emulation: each release is built as the deploy
@@ -174,16 +174,16 @@ for (const arch of ARCHES) {
         agent.start();
         const running = agent;
         const failIfExited = (): void => { if (!running.running()) throw new Error(`agent exited early:\n${running.output()}`); };
-        await eventually(() => { failIfExited(); return frames.length > 0 ? true : undefined; }, 120_000, 'the first frame');
+        await waitFor(() => { failIfExited(); return frames.length > 0 ? true : undefined; }, 120_000, 'the first frame');
         figures.firstFrameMs = round(performance.now() - started);
         const windowStart = performance.now();
         const countAtStart = frames.length;
-        await eventually(() => { failIfExited(); return frames.length >= FRAMES_WANTED && stats.length > 0 ? true : undefined; }, 120_000, `${FRAMES_WANTED} frames and a stats message`);
+        await waitFor(() => { failIfExited(); return frames.length >= FRAMES_WANTED && stats.length > 0 ? true : undefined; }, 120_000, `${FRAMES_WANTED} frames and a stats message`);
         figures.receivedFps = Math.round(((frames.length - countAtStart) / ((performance.now() - windowStart) / 1000)) * 10) / 10;
 
         const stopped = await agent.stop('SIGTERM', 30_000);
         assert.deepEqual(stopped, { code: 0, signal: null, forced: false }, `agent output:\n${agent.output()}`);
-        await eventually(() => (statuses.at(-1) === 'offline' ? true : undefined), 10_000, 'status offline');
+        await waitFor(() => (statuses.at(-1) === 'offline' ? true : undefined), 10_000, 'status offline');
         assert.equal(statuses[0], 'online');
         assert.match(agent.output(), /agent stopped framesSent=\d+/);
       } finally {

@@ -4,14 +4,15 @@ import type { Page } from 'playwright-core';
 import type { Viewer } from '../../viewer/viewer.js';
 import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { AGENT_CLI, eventually, runNode, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
 import { standinEnv } from '../helpers/standin-path.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // A camera that hangs while its agent stays connected, as the page shows it in a real Chromium. The agent is
-// picam-agent with the stand-in rpicam-vid, which stops writing after 30 frames but keeps running (a hung
-// camera). The agent reports the stall in its stats after --stall-timeout; its supervisor kills the silent
-// camera program after 3 s and starts it again, so frames come back and the agent reports the stall over.
+// picam-agent with the stand-in rpicam-vid, which stops writing after 100 frames but keeps running (a hung
+// camera): 10 s of frames, so that a busy machine still shows the camera streaming before it hangs. The agent
+// reports the stall in its stats after --stall-timeout; its supervisor kills the silent camera program after
+// 3 s and starts it again, so frames come back and the agent reports the stall over.
 
 const KEY = 'picam/hung';
 let broker: RunningBroker;
@@ -25,11 +26,11 @@ const seqOf = async (): Promise<number> => Number((await page.locator(tile).getA
 
 before(async () => {
   broker = await startMosquitto();
-  viewer = await startViewer(broker.url);
+  viewer = await startViewerInProcess(broker.url);
   agent = runNode(
     AGENT_CLI,
     ['--broker', broker.url, '--camera-id', 'hung', '--source', 'rpicam', '--width', '160', '--height', '120', '--fps', '10', '--stall-timeout', '0.5', '--no-adaptive'],
-    standinEnv({ PICAM_STANDIN_STALL_AFTER: '30' }),
+    standinEnv({ PICAM_STANDIN_STALL_AFTER: '100' }),
   );
   chromium = await launchChromium();
   page = await chromium.context.newPage();
@@ -45,7 +46,7 @@ after(async () => {
 
 test('a camera whose agent reports a stall gets a "camera stalled" badge that goes away when frames resume', async () => {
   await page.locator(`${tile}[data-status="online"]`).waitFor({ timeout: 15_000 });
-  await eventually(async () => ((await seqOf()) >= 0 ? true : undefined), 15_000, 'a frame drawn');
+  await waitFor(async () => ((await seqOf()) >= 0 ? true : undefined), 15_000, 'a frame drawn');
   const badge = page.locator(`${tile} .badge.stalled`);
   assert.equal(await badge.isHidden(), true, 'a streaming camera has no stall badge');
 
@@ -65,5 +66,5 @@ test('a camera whose agent reports a stall gets a "camera stalled" badge that go
   const stats = await page.locator(`${tile} .stats`).innerText();
   assert.match(stats, /stalls\s+1\n/, 'the overlay keeps the count of stalls');
   assert.doesNotMatch(stats, /stalled now/);
-  await eventually(async () => ((await seqOf()) > seqAtStall ? true : undefined), 10_000, 'new frames drawn after the stall');
+  await waitFor(async () => ((await seqOf()) > seqAtStall ? true : undefined), 10_000, 'new frames drawn after the stall');
 });

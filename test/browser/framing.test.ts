@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Viewer } from '../../viewer/viewer.js';
 import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // Clickjacking (issue 16, item 8), in a real Chromium: another local web site puts the viewer in a frame
 // under a decoy button. The viewer's answers forbid framing, so the frame stays empty. The page itself still works under its Content-Security-Policy.
@@ -23,7 +23,7 @@ let saveDir: string;
 before(async () => {
   broker = await startMosquitto();
   saveDir = fs.mkdtempSync(path.join(os.tmpdir(), 'picam-framing-'));
-  viewer = await startViewer(broker.url, ['--save-dir', saveDir]);
+  viewer = await startViewerInProcess(broker.url, ['--save-dir', saveDir]);
   // The attacker's page, on another loopback origin: the viewer's page in a frame over the whole window.
   foreign = http.createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html' });

@@ -2,15 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { Agent } from '../../agent/agent.js';
-import { createSource, type CaptureSettings } from '../../agent/capture/registry.js';
-import { agentOptions, captureSettings } from '../../agent/config.js';
-import { silentLogger } from '../../common/logger.js';
-import { parseOptions } from '../../common/options.js';
 import type { Viewer } from '../../viewer/viewer.js';
+import { buildAgentInProcess } from '../helpers/agent-harness.js';
 import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, sleep } from '../helpers/processes.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { waitFor, sleep } from '../helpers/processes.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // The page's remote-control panel and its frame budget, in a real Chromium: six cameras at 15 fps in the
 // grid get thumbnails at 5 fps each; an enlarged camera gets every frame and the others none; the panel's
@@ -25,12 +22,10 @@ const agents: Agent[] = [];
 before(async () => {
   broker = await startMosquitto();
   for (let i = 0; i < 6; i++) {
-    const config = parseOptions(agentOptions, { argv: ['--broker', broker.url, '--camera-id', `wall${i}`, '--source', 'synthetic', '--fps', '15', '--width', '160', '--height', '120', '--no-adaptive'], env: {}, envPrefix: 'PICAM_TEST_' }).values;
-    const build = (settings: CaptureSettings) => createSource('synthetic', settings, silentLogger);
-    agents.push(new Agent({ config, source: build(captureSettings(config)), recreateSource: build, logger: silentLogger, version: 'test' }));
+    agents.push(buildAgentInProcess(broker.url, ['--camera-id', `wall${i}`, '--source', 'synthetic', '--fps', '15', '--width', '160', '--height', '120', '--no-adaptive']).agent);
   }
   await Promise.all(agents.map((a) => a.start()));
-  viewer = await startViewer(broker.url);
+  viewer = await startViewerInProcess(broker.url);
   chromium = await launchChromium({ width: 1600, height: 1400 });
   page = await chromium.context.newPage();
   await page.goto(viewer.url);
@@ -79,13 +74,13 @@ test('the control panel changes a camera\'s frame rate through the set topic, an
   await panel.waitFor({ state: 'visible' });
   await panel.locator('input[name="fps"]').fill('5');
   await panel.locator('button[type="submit"]').click();
-  await eventually(async () => ((await page.locator('#notice').textContent())?.includes('wall0: applied') ? true : undefined), 10_000, 'applied notice');
+  await waitFor(async () => ((await page.locator('#notice').textContent())?.includes('wall0: applied') ? true : undefined), 10_000, 'applied notice');
   assert.equal(agents[0]!.camera.settings.fps, 5);
-  await eventually(() => (viewer.registry.lookup('wall0')?.info?.fps === 5 ? true : undefined), 5000, 'info shows fps 5');
+  await waitFor(() => (viewer.registry.lookup('wall0')?.info?.fps === 5 ? true : undefined), 5000, 'info shows fps 5');
 
   await panel.locator('input[name="fps"]').fill('');
   await panel.locator('input[name="width"]').fill('320'); // width without height
   await panel.locator('button[type="submit"]').click();
-  await eventually(async () => ((await page.locator('#notice').textContent())?.includes('"width" and "height" must be given together') ? true : undefined), 10_000, 'refusal notice');
+  await waitFor(async () => ((await page.locator('#notice').textContent())?.includes('"width" and "height" must be given together') ? true : undefined), 10_000, 'refusal notice');
   assert.equal(agents[0]!.camera.settings.width, 160, 'nothing changed');
 });

@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
 import { freePort, startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { AGENT_CLI, VIEWER_CLI, eventually, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 
 // The viewer's page in a real headless Chromium, fed by two real agents (synthetic source) over a real
 // mosquitto: what the person at the desktop sees, clicks and downloads.
@@ -70,11 +70,11 @@ test('the page shows both cameras live: the picture changes and the stats overla
   await page.locator(`${tile('cam-a')}[data-status="online"]`).waitFor({ timeout: 10_000 });
   await page.locator(`${tile('cam-b')}[data-status="online"]`).waitFor({ timeout: 10_000 });
   assert.ok((await page.locator('.tile').count()) >= 2);
-  await eventually(async () => ((await seqOf('cam-a')) >= 0 && (await seqOf('cam-b')) >= 0 ? true : undefined), 10_000, 'a frame drawn on each tile');
+  await waitFor(async () => ((await seqOf('cam-a')) >= 0 && (await seqOf('cam-b')) >= 0 ? true : undefined), 10_000, 'a frame drawn on each tile');
 
   const first = await canvasPixels('cam-a');
   const seqBefore = await seqOf('cam-a');
-  await eventually(async () => ((await seqOf('cam-a')) >= seqBefore + 2 ? true : undefined), 10_000, 'two newer frames');
+  await waitFor(async () => ((await seqOf('cam-a')) >= seqBefore + 2 ? true : undefined), 10_000, 'two newer frames');
   const second = await canvasPixels('cam-a');
   assert.equal(first.data.length, second.data.length);
   let changed = 0;
@@ -174,7 +174,7 @@ test('an unwritable folder is a clear error in the page and the log, and the vie
   assert.match(viewer.output(), /error viewer\/recorder: cannot start recording .*reason=/);
   assert.match(viewer.output(), /error viewer\/saver: cannot save frame/);
   const seq = await seqOf('cam-a');
-  await eventually(async () => ((await seqOf('cam-a')) > seq ? true : undefined), 10_000, 'frames still arriving');
+  await waitFor(async () => ((await seqOf('cam-a')) > seq ? true : undefined), 10_000, 'frames still arriving');
   assert.equal(viewer.child.exitCode, null, 'the viewer is still running');
   fs.rmSync(saveDir, { force: true });
 });

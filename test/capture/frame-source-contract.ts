@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { CapturedFrame, FrameSink, FrameSource } from '../../agent/capture/frame-source.js';
 import { isWholeJpeg } from '../helpers/jpeg-tools.js';
-import { descendants, isAlive, waitFor } from '../helpers/process-table.js';
+import { descendants, isAlive } from '../helpers/process-table.js';
+import { waitFor } from '../helpers/processes.js';
 
 /**
  * The behaviour every FrameSource must have, whatever its backend. Each backend's test file calls

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, it } from 'node:test';
-import { descendants, isAlive, waitFor, withCommand } from '../helpers/process-table.js';
+import { afterEach, describe, it } from 'node:test';
+import { descendants, isAlive, withCommand } from '../helpers/process-table.js';
+import { waitFor } from '../helpers/processes.js';
 import { standinEnv } from '../helpers/standin-path.js';
 
 /**
@@ -22,11 +23,24 @@ interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const started: ChildProcess[] = [];
+
+// A test that fails half-way (e.g. no frame in time on a busy machine) must not leave its owner and camera
+// running: they would keep this file from ever ending.
+afterEach(() => {
+  for (const child of started.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    for (const pid of descendants(child.pid!)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ } }
+    child.kill('SIGKILL');
+  }
+});
+
 function runProgram(config: object): Running {
   const child = spawn(process.execPath, [program, JSON.stringify(config)], {
     env: standinEnv({ PICAM_STANDIN_STALL_AFTER: '3' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.push(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

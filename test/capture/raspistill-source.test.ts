@@ -7,7 +7,8 @@ import { DEFAULT_CAMERA_SETTINGS, type CameraSettings } from '../../agent/captur
 import { RaspistillSource, SupervisedRaspistillExecutor } from '../../agent/capture/raspistill-source.js';
 import { headerSegments, isWholeJpeg } from '../helpers/jpeg-tools.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
-import { isAlive, waitFor } from '../helpers/process-table.js';
+import { isAlive } from '../helpers/process-table.js';
+import { waitFor } from '../helpers/processes.js';
 import { standinEnv } from '../helpers/standin-path.js';
 import { frameSourceContract, RecordingSink } from './frame-source-contract.js';
 

@@ -8,7 +8,8 @@ import { DEFAULT_CAMERA_SETTINGS, rpicamArgs, type CameraSettings } from '../../
 import { createRpicamSource } from '../../agent/capture/rpicam-source.js';
 import { ConfigError } from '../../common/options.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
-import { commandLine, isAlive, waitFor } from '../helpers/process-table.js';
+import { commandLine, isAlive } from '../helpers/process-table.js';
+import { waitFor } from '../helpers/processes.js';
 import { STANDIN_BIN, standinEnv } from '../helpers/standin-path.js';
 import { frameSourceContract, RecordingSink } from './frame-source-contract.js';
 

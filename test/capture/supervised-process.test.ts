@@ -6,7 +6,8 @@ import { after, describe, it } from 'node:test';
 import { CameraProcessError } from '../../agent/capture/capture-errors.js';
 import { SupervisedProcess, type SupervisedProcessOptions } from '../../agent/capture/supervised-process.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
-import { isAlive, waitFor } from '../helpers/process-table.js';
+import { isAlive } from '../helpers/process-table.js';
+import { waitFor } from '../helpers/processes.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'picam-supervised-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

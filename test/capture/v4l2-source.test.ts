@@ -12,7 +12,7 @@ import { FrameProcessor } from '../../agent/processing/frame-processor.js';
 import { readJpegSize } from '../../agent/processing/jpeg-size.js';
 import { ffmpegFrames } from '../helpers/jpeg-tools.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
-import { waitFor } from '../helpers/process-table.js';
+import { waitFor } from '../helpers/processes.js';
 import { frameSourceContract, RecordingSink } from './frame-source-contract.js';
 
 const settings: CameraSettings = { ...DEFAULT_CAMERA_SETTINGS, width: 320, height: 240, fps: 20, quality: 70 };

@@ -61,7 +61,7 @@ test('secrets are refused as flags and never echoed', () => {
   assert.match(found[0]!, /--password cannot be given on the command line .* use PICAM_PASSWORD or the config file/);
   assert.ok(!found.join(' ').includes('hunter2'));
   assert.equal(parse([], { PICAM_PASSWORD: 'hunter2' }).values.password, 'hunter2');
-  assert.doesNotMatch(helpText(agentOptions, 'usage', 'PICAM_'), /--password(?!-file)/);
+  assert.doesNotMatch(helpText(agentOptions, { title: 'title', examples: [], usage: 'usage' }, 'picam-agent', 'PICAM_'), /--password(?!-file)/);
 });
 
 test('booleans accept --no-flag and true/false words', () => {

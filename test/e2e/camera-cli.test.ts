@@ -13,7 +13,7 @@ import { qscaleFor } from '../fixtures/standins/standin-common.js';
 import { ffmpegFrames } from '../helpers/jpeg-tools.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { commandLine, descendants, isAlive, withCommand } from '../helpers/process-table.js';
-import { AGENT_CLI, eventually, runNode } from '../helpers/processes.js';
+import { AGENT_CLI, waitFor, runNode } from '../helpers/processes.js';
 import { STANDIN_BIN, standinEnv } from '../helpers/standin-path.js';
 
 // picam-agent as users run it, with the stand-in rpicam-vid as its camera: the camera's JPEG bytes reach a
@@ -33,7 +33,7 @@ async function receive(clientId: string): Promise<{ receiver: MessageReceiver; f
     silentLogger,
   );
   rx.start();
-  await eventually(() => (rx.connected ? true : undefined), 5000, 'receiver connected');
+  await waitFor(() => (rx.connected ? true : undefined), 5000, 'receiver connected');
   return { receiver, frames, rx };
 }
 
@@ -42,7 +42,7 @@ test('--source rpicam: camera JPEGs arrive byte-identical through mosquitto; SIG
 
   const agent = runNode(AGENT_CLI, ['--broker', broker!.url, '--camera-id', 'pi', '--source', 'rpicam', '--width', '320', '--height', '240', '--fps', '20', '--quality', '80', '--no-adaptive'], standinEnv());
   try {
-    await eventually(() => (frames.length >= 10 ? true : undefined), 10_000, '10 frames');
+    await waitFor(() => (frames.length >= 10 ? true : undefined), 10_000, '10 frames');
     const cameras = withCommand(descendants(agent.child.pid!), 'standins/rpicam-vid.js');
     assert.equal(cameras.length, 1, 'the agent runs one rpicam-vid');
     // The stand-in streams this exact set (same generator, same parameters); nothing was re-encoded.
@@ -79,11 +79,11 @@ test('--source rpicam --rotation 90 --overlay: rpicam-vid cannot transpose, so t
   const agent = runNode(AGENT_CLI, ['--broker', broker!.url, '--camera-id', 'turned', '--source', 'rpicam', '--width', '320', '--height', '240', '--fps', '10',
     '--rotation', '90', '--overlay', '{id} {time}', '--no-adaptive', '--log-level', 'info'], standinEnv());
   try {
-    await eventually(() => (frames.length >= 5 ? true : undefined), 15_000, '5 frames');
+    await waitFor(() => (frames.length >= 5 ? true : undefined), 15_000, '5 frames');
     for (const frame of frames) assert.deepEqual(readJpegSize(frame), { width: 240, height: 320 });
     const camera = ffmpegFrames({ width: 320, height: 240, count: 25, qscale: qscaleFor(80) }).frames;
     assert.ok(frames.every((f) => !camera.some((c) => c.equals(f))), 'frames were re-encoded, not the camera\'s own');
-    const info = await eventually(() => receiver.registry.lookup('turned')?.info, 5000, 'info');
+    const info = await waitFor(() => receiver.registry.lookup('turned')?.info, 5000, 'info');
     assert.deepEqual(info.processing, ['rotate 90', 'overlay']);
     assert.deepEqual([info.width, info.height], [240, 320]);
     const argv = withCommand(descendants(agent.child.pid!), 'standins/rpicam-vid.js');

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, freePort, type RunningBroker } from '../helpers/mosquitto.js';
 import { collectMessages, retainedText } from '../helpers/mqtt-peek.js';
-import { AGENT_CLI, VIEWER_CLI, eventually, runNode, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
 
 // End to end across processes: picam-agent (file source) → real mosquitto → picam-viewer (--save-dir).
 // Every saved frame must be byte-identical to the source file its sequence number names, in order.
@@ -35,7 +35,7 @@ test('frames saved by the viewer are byte-identical to the agent\'s source files
 
   const cameraDir = path.join(saveDir, 'e2e');
   const target = 60;
-  await eventually(() => (fs.existsSync(cameraDir) && fs.readdirSync(cameraDir).length >= target ? true : undefined), 30_000, `${target} saved frames`);
+  await waitFor(() => (fs.existsSync(cameraDir) && fs.readdirSync(cameraDir).length >= target ? true : undefined), 30_000, `${target} saved frames`);
   assert.equal(await agent.stop('SIGTERM'), 0, agent.output());
   assert.match(agent.output(), /agent stopped framesSent=(\d+) framesDropped=(\d+)/);
   const [, sentText, droppedText] = agent.output().match(/agent stopped framesSent=(\d+) framesDropped=(\d+)/)!;
@@ -79,7 +79,7 @@ test('retained info/status are on the broker, and a killed agent reads offline (
   assert.ok(seen.some((m) => m.topic === 'picam/killme/frame' && !m.retain), 'chunks flow, not retained');
 
   await agent.stop('SIGKILL');
-  const status = await eventually(async () => ((await retainedText(broker.url, 'picam/killme/status')) === 'offline' ? 'offline' : undefined), 10_000, 'offline after kill -9');
+  const status = await waitFor(async () => ((await retainedText(broker.url, 'picam/killme/status')) === 'offline' ? 'offline' : undefined), 10_000, 'offline after kill -9');
   assert.equal(status, 'offline');
 });
 

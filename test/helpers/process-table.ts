@@ -61,11 +61,3 @@ export function commandLine(pid: number): string {
 export function withCommand(pids: number[], needle: string): number[] {
   return pids.filter((pid) => commandLine(pid).includes(needle));
 }
-
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string, stepMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-}

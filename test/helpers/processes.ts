@@ -53,13 +53,16 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv =
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until `check` returns a value other than undefined, or throws after timeoutMs. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+/**
+ * The tests' one way to wait for a condition: polls `check` every `stepMs` until it returns a value other than
+ * undefined or false, and resolves with it; throws after timeoutMs naming `what`. Prefer it to a fixed sleep.
+ */
+export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition', stepMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(stepMs);
   }
 }

@@ -22,7 +22,7 @@ export interface RunningViewer {
 }
 
 /** picam-viewer as a separate process with --save-dir and its page on a free loopback port; waits until it is connected. */
-export async function startViewer(broker: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningViewer> {
+export async function spawnViewer(broker: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningViewer> {
   const saveDir = fs.mkdtempSync(path.join(os.tmpdir(), 'picam-saved-'));
   const port = await freePort();
   const proc = runNode(VIEWER_CLI, ['--broker', broker, '--listen', `127.0.0.1:${port}`, '--save-dir', saveDir, ...extraArgs], env);
@@ -40,7 +40,7 @@ export async function startViewer(broker: string, extraArgs: string[] = [], env:
 }
 
 /** picam-agent replaying a folder of JPEG files, as a separate process. */
-export function startAgent(broker: string, cameraId: string, sourceDir: string, fps: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): RunningProcess {
+export function spawnAgent(broker: string, cameraId: string, sourceDir: string, fps: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): RunningProcess {
   return runNode(AGENT_CLI, ['--broker', broker, '--camera-id', cameraId, '--source', `file:${sourceDir}`, '--fps', String(fps), '--stats-interval', '1', ...extraArgs], env);
 }
 

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Agent } from '../../agent/agent.js';
-import { createSource, type CaptureSettings } from '../../agent/capture/registry.js';
-import { agentOptions, captureSettings } from '../../agent/config.js';
-import { silentLogger } from '../../common/logger.js';
-import { parseOptions } from '../../common/options.js';
 import type { Viewer } from '../../viewer/viewer.js';
+import { buildAgentInProcess } from '../helpers/agent-harness.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, sleep } from '../helpers/processes.js';
+import { waitFor, sleep } from '../helpers/processes.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // A throttled uplink (a proxy between agent and broker that limits bytes/s with TCP back-pressure): the
 // agent steps quality, then frame rate, down; the viewer keeps receiving intact, smaller frames; when the
@@ -23,26 +20,21 @@ let viewer: Viewer;
 before(async () => {
   broker = await startMosquitto();
   proxy = await startTcpProxy(broker.port);
-  const config = parseOptions(agentOptions, {
-    argv: ['--broker', proxy.url, '--camera-id', 'wifi', '--fps', '15', '--quality', '90', '--width', '640', '--height', '480', '--adapt-interval', '0.5', '--min-quality', '30', '--min-fps', '2'],
-    env: {}, envPrefix: 'PICAM_TEST_',
-  }).values;
-  const build = (settings: CaptureSettings) => createSource('synthetic', settings, silentLogger);
-  agent = new Agent({ config, source: build(captureSettings(config)), recreateSource: build, logger: silentLogger, version: 'test' });
-  viewer = await startViewer(broker.url);
+  ({ agent } = buildAgentInProcess(proxy.url, ['--camera-id', 'wifi', '--source', 'synthetic', '--fps', '15', '--quality', '90', '--width', '640', '--height', '480', '--adapt-interval', '0.5', '--min-quality', '30', '--min-fps', '2']));
+  viewer = await startViewerInProcess(broker.url);
   await agent.start();
 });
 after(async () => { await agent.stop(); await viewer.stop(); await proxy.stop(); await broker.stop(); });
 
 test('adapts down under a slow link, keeps frames intact, and recovers when the link does', async () => {
   const camera = () => viewer.registry.lookup('wifi');
-  await eventually(() => camera()?.latest, 10_000, 'first frame');
+  await waitFor(() => camera()?.latest, 10_000, 'first frame');
   await sleep(1500);
   const fullSize = camera()!.latest!.frame.data.length;
   assert.equal(agent.adaptive!.level, 0, 'no steps on a free link');
 
   proxy.setRate(40_000); // 40 kB/s: far below 15 fps of ~30 kB frames
-  const down = await eventually(() => (agent.adaptive!.level >= 3 ? agent.adaptive!.current : undefined), 20_000, 'adaptive steps down');
+  const down = await waitFor(() => (agent.adaptive!.level >= 3 ? agent.adaptive!.current : undefined), 20_000, 'adaptive steps down');
   const deliveredBefore = viewer.receiver.reassembler.counters(camera()!.key)!.framesDelivered;
   // The smallest frame seen while throttled: adaptive quality probes upwards now and then, so the latest
   // frame alone may be one of a probe.
@@ -57,13 +49,13 @@ test('adapts down under a slow link, keeps frames intact, and recovers when the 
   assert.ok(throttledSize < fullSize * 0.8, `frames got smaller: ${throttledSize} vs ${fullSize}`);
   assert.equal(counters.framesCorrupt, 0, 'only intact frames');
   // Past the quality steps the rate drops by skipping frames: the camera runs on at 15 fps, never restarted.
-  await eventually(() => (agent.adaptive!.level >= 5 ? true : undefined), 20_000, 'adaptive steps into the frame rate');
+  await waitFor(() => (agent.adaptive!.level >= 5 ? true : undefined), 20_000, 'adaptive steps into the frame rate');
   assert.ok(agent.info().fps < 15, `info says ${agent.info().fps} fps`);
   assert.equal(agent.camera.settings.fps, 15);
   assert.equal(agent.camera.restarts, 0);
 
   proxy.setRate(undefined);
-  await eventually(() => (agent.adaptive!.level === 0 ? true : undefined), 40_000, 'adaptive back to level 0');
+  await waitFor(() => (agent.adaptive!.level === 0 ? true : undefined), 40_000, 'adaptive back to level 0');
   assert.equal(agent.camera.settings.quality, 90);
   assert.equal(agent.camera.settings.fps, 15);
   assert.equal(agent.info().fps, 15);

@@ -2,26 +2,19 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { silentLogger } from '../../common/logger.js';
 import { MqttConnection } from '../../common/mqtt-connection.js';
-import { Agent } from '../../agent/agent.js';
-import { FileSource } from '../../agent/capture/file-source.js';
-import { agentOptions, type AgentConfig } from '../../agent/config.js';
-import { parseOptions } from '../../common/options.js';
 import { CameraRegistry } from '../../viewer/camera-registry.js';
 import { MessageReceiver } from '../../viewer/message-receiver.js';
 import { receiverSubscriptions } from '../../protocol/topics.js';
+import { startAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, sleep } from '../helpers/processes.js';
+import { waitFor, sleep } from '../helpers/processes.js';
 
 // The agent and the viewer's receiver in one process, over a real mosquitto, to check the protocol's
 // broker-facing rules: MQTT 3.1.1 and 5, Maximum Packet Size, and no queueing while the broker is away.
 
 const brokers: RunningBroker[] = [];
 after(async () => { for (const b of brokers) await b.stop(); });
-
-function config(argv: string[]): AgentConfig {
-  return parseOptions(agentOptions, { argv, env: {}, envPrefix: 'PICAM_TEST_' }).values;
-}
 
 async function receiverOn(url: string, version: 4 | 5, options: { maxFrameBytes?: number } = {}) {
   const receiver = new MessageReceiver(new CameraRegistry(16), options, silentLogger);
@@ -36,7 +29,7 @@ async function receiverOn(url: string, version: 4 | 5, options: { maxFrameBytes?
     silentLogger,
   );
   connection.start();
-  await eventually(() => (connection.connected ? true : undefined), 5000, 'receiver connected');
+  await waitFor(() => (connection.connected ? true : undefined), 5000, 'receiver connected');
   await sleep(100);
   return { receiver, frames, connection };
 }
@@ -47,10 +40,8 @@ for (const version of ['4', '5'] as const) {
     brokers.push(broker);
     const { frames: source, dir } = await makeJpegFolder(5);
     const rx = await receiverOn(broker.url, version === '5' ? 5 : 4);
-    const cfg = config(['--broker', broker.url, '--camera-id', `v${version}`, '--mqtt-version', version, '--fps', '30', '--chunk-size', '2000']);
-    const agent = new Agent({ config: cfg, source: new FileSource({ pattern: dir, fps: 30, loop: true }, silentLogger), logger: silentLogger, version: 'test' });
-    await agent.start();
-    await eventually(() => (rx.frames.length >= 15 ? true : undefined), 10_000, '15 frames');
+    const agent = await startAgentInProcess(broker.url, ['--camera-id', `v${version}`, '--source', `file:${dir}`, '--mqtt-version', version, '--fps', '30', '--chunk-size', '2000']);
+    await waitFor(() => (rx.frames.length >= 15 ? true : undefined), 10_000, '15 frames');
     await agent.stop();
     await rx.connection.stop();
     for (const frame of rx.frames) assert.ok(source.some((s) => s.equals(frame)));
@@ -67,10 +58,8 @@ test('MQTT 5: chunks shrink to the Maximum Packet Size the broker advertises; no
   assert.ok(source.every((f) => f.length > 16384), 'frames are larger than the packet limit');
   const rx = await receiverOn(broker.url, 5);
   // Configured far above the limit: the agent must lower it from the CONNACK.
-  const cfg = config(['--broker', broker.url, '--camera-id', 'small', '--fps', '20', '--chunk-size', '1000000']);
-  const agent = new Agent({ config: cfg, source: new FileSource({ pattern: dir, fps: 20, loop: true }, silentLogger), logger: silentLogger, version: 'test' });
-  await agent.start();
-  await eventually(() => (rx.frames.length >= 8 ? true : undefined), 10_000, '8 frames under a 16 KiB packet limit');
+  const agent = await startAgentInProcess(broker.url, ['--camera-id', 'small', '--source', `file:${dir}`, '--fps', '20', '--chunk-size', '1000000']);
+  await waitFor(() => (rx.frames.length >= 8 ? true : undefined), 10_000, '8 frames under a 16 KiB packet limit');
   await agent.stop();
   await rx.connection.stop();
   for (const frame of rx.frames) assert.ok(source.some((s) => s.equals(frame)));
@@ -82,9 +71,7 @@ test('with no broker, frames are dropped and counted, not queued', async () => {
   const url = broker.url;
   await broker.stop(); // nothing listens there now
   const { dir } = await makeJpegFolder(3);
-  const cfg = config(['--broker', url, '--camera-id', 'alone', '--fps', '50']);
-  const agent = new Agent({ config: cfg, source: new FileSource({ pattern: dir, fps: 50, loop: true }, silentLogger), logger: silentLogger, version: 'test' });
-  await agent.start();
+  const agent = await startAgentInProcess(url, ['--camera-id', 'alone', '--source', `file:${dir}`, '--fps', '50']);
   await sleep(1000);
   await agent.stop();
   assert.ok(agent.stats.framesCaptured >= 20, `captured ${agent.stats.framesCaptured}`);

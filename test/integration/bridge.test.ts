@@ -5,16 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Agent } from '../../agent/agent.js';
-import { FileSource } from '../../agent/capture/file-source.js';
-import { agentOptions } from '../../agent/config.js';
-import { silentLogger } from '../../common/logger.js';
-import { parseOptions } from '../../common/options.js';
 import type { Viewer } from '../../viewer/viewer.js';
+import { startAgentInProcess } from '../helpers/agent-harness.js';
 import { ansibleAvailable, renderDeployTemplate } from '../helpers/ansible-template.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, sleep } from '../helpers/processes.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { waitFor, sleep } from '../helpers/processes.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // Fleet: an edge Mosquitto (the Pi's) bridged to a central one with the bridge configuration the playbook
 // renders. Frames from an agent on the edge reach a viewer on the central broker byte-identical, under the
@@ -68,11 +65,9 @@ before(async () => {
   edge = await startMosquitto({ extraConfig: [...lines(limits), ...lines(bridge)] });
   const folder = await makeJpegFolder(6, 320, 240);
   frames = folder.frames;
-  const config = parseOptions(agentOptions, { argv: ['--broker', edge.url, '--camera-id', 'door', '--fps', '10'], env: {}, envPrefix: 'PICAM_TEST_' }).values;
-  agent = new Agent({ config, source: new FileSource({ pattern: folder.dir, fps: 10, loop: true }, silentLogger), logger: silentLogger, version: 'test' });
-  await agent.start();
-  localViewer = await startViewer(edge.url);
-  centralViewer = await startViewer(`mqtt://127.0.0.1:${centralPort}`, ['--prefix', 'picam/+', '--username', 'viewer'], { PICAM_TEST_VIEWER_PASSWORD: 'viewer-secret' });
+  agent = await startAgentInProcess(edge.url, ['--camera-id', 'door', '--source', `file:${folder.dir}`, '--fps', '10']);
+  localViewer = await startViewerInProcess(edge.url);
+  centralViewer = await startViewerInProcess(`mqtt://127.0.0.1:${centralPort}`, ['--prefix', 'picam/+', '--username', 'viewer'], { PICAM_TEST_VIEWER_PASSWORD: 'viewer-secret' });
 });
 after(async () => {
   if (skip) return;
@@ -91,7 +86,7 @@ function rssKiB(pid: number): number {
 }
 
 test('frames from the edge reach a viewer on the central broker byte-identical, under the site prefix', { skip }, async () => {
-  await eventually(() => (delivered(centralViewer, 'picam/site1/door') >= 10 ? true : undefined), 20_000, '10 frames on the central broker');
+  await waitFor(() => (delivered(centralViewer, 'picam/site1/door') >= 10 ? true : undefined), 20_000, '10 frames on the central broker');
   const camera = centralViewer.registry.find('picam/site1/door')!;
   assert.equal(camera.status, 'online', 'retained status crossed the bridge');
   assert.equal(camera.info?.cameraId, 'door');
@@ -113,6 +108,6 @@ test('with the central broker down the local viewer keeps streaming and the edge
   central = await startCentral(centralPort);
   const restartedAt = Date.now();
   const centralBefore = delivered(centralViewer, 'picam/site1/door');
-  await eventually(() => (delivered(centralViewer, 'picam/site1/door') >= centralBefore + 5 ? true : undefined), 10_000, 'central viewer resumes within 10 s');
+  await waitFor(() => (delivered(centralViewer, 'picam/site1/door') >= centralBefore + 5 ? true : undefined), 10_000, 'central viewer resumes within 10 s');
   console.log(`# bridge: central viewer resumed ${Date.now() - restartedAt} ms after the central broker came back`);
 });

@@ -6,8 +6,8 @@ import { MqttConnection, PACKET_TOO_LARGE, PublishRefusedError } from '../../com
 import { MIN_CHUNK_SIZE } from '../../protocol/packet-size.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { VIEWER_CLI, eventually, runNode, sleep } from '../helpers/processes.js';
-import { checkSavedFrames, startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
+import { VIEWER_CLI, waitFor, runNode, sleep } from '../helpers/processes.js';
+import { checkSavedFrames, spawnAgent, spawnViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // Brokers that refuse a client, or drop it for a packet over their limit, the way a real mosquitto does.
 // Neither program may loop silently: each says why at the default log level, and the agent refuses a
@@ -37,7 +37,7 @@ test('a broker that closes connections before accepting them (max_connections re
   cleanup.push(() => viewer.stop('SIGKILL'));
   await viewer.waitFor(line);
   assert.equal(await stopWithin(viewer), 0);
-  const agent = startAgent(broker.url, 'full', source.dir, 5);
+  const agent = spawnAgent(broker.url, 'full', source.dir, 5);
   cleanup.push(() => agent.stop('SIGKILL'));
   await agent.waitFor(line);
   assert.match(broker.log(), /denied: max_connections exceeded/, 'the broker did refuse them');
@@ -52,7 +52,7 @@ test('MQTT 5: a broker whose Maximum Packet Size cannot carry the info message o
   const broker = await startMosquitto({ extraConfig: ['max_packet_size 300'] });
   cleanup.push(() => broker.stop());
   const source = await makeJpegFolder(3, 160, 120);
-  const agent = startAgent(broker.url, 'tiny', source.dir, 5);
+  const agent = spawnAgent(broker.url, 'tiny', source.dir, 5);
   cleanup.push(() => agent.stop('SIGKILL'));
   const code = await Promise.race([agent.exited, sleep(20_000).then(() => 'still running after 20 s')]);
   const out = agent.output();
@@ -66,7 +66,7 @@ test('MQTT 3.1.1 (no limit announced): a broker that keeps dropping the agent fo
   const broker = await startMosquitto({ extraConfig: ['max_packet_size 300'] });
   cleanup.push(() => broker.stop());
   const source = await makeJpegFolder(3, 160, 120);
-  const agent = startAgent(broker.url, 'old', source.dir, 5, ['--mqtt-version', '4']);
+  const agent = spawnAgent(broker.url, 'old', source.dir, 5, ['--mqtt-version', '4']);
   cleanup.push(() => agent.stop('SIGKILL'));
   await agent.waitFor(/warn  agent\/mqtt: broker connection problem url=\S+ error="the broker closed the connection within 2 s of accepting it, 3 times in a row" hint="a message larger than its max_packet_size/);
   const connectsBefore = (agent.output().match(/connected to broker/g) ?? []).length;
@@ -87,7 +87,7 @@ test('a message over the broker\'s Maximum Packet Size is refused before it is s
   const connection = new MqttConnection({ url: broker.url, clientId: 'big-info', protocolVersion: 5 }, logger);
   cleanup.push(() => connection.stop());
   connection.start();
-  await eventually(() => (connection.connected ? true : undefined), 5000, 'connected');
+  await waitFor(() => (connection.connected ? true : undefined), 5000, 'connected');
   assert.equal(connection.maxPacketSize, 2000);
   const refused = await connection.publish('picam/big/info', Buffer.alloc(2500, 0x41), { qos: 1, retain: true }).then(() => undefined, (e: Error) => e);
   assert.ok(refused instanceof PublishRefusedError && refused.reasonCode === PACKET_TOO_LARGE, `refused locally: ${String(refused)}`);
@@ -101,11 +101,11 @@ test(`at the smallest chunk size (${MIN_CHUNK_SIZE} bytes) a 1280x720 stream arr
   const broker = await startMosquitto();
   cleanup.push(() => broker.stop());
   const source = await makeJpegFolder(4, 1280, 720, 90);
-  const viewer = await startViewer(broker.url);
+  const viewer = await spawnViewer(broker.url);
   cleanup.push(() => viewer.process.stop('SIGKILL'));
-  const agent = startAgent(broker.url, 'small', source.dir, 10, ['--chunk-size', String(MIN_CHUNK_SIZE)]);
+  const agent = spawnAgent(broker.url, 'small', source.dir, 10, ['--chunk-size', String(MIN_CHUNK_SIZE)]);
   cleanup.push(() => agent.stop('SIGKILL'));
-  await eventually(async () => ((await viewer.counters('small'))?.framesDelivered ?? 0) >= 20 || undefined, 30_000, '20 frames at the smallest chunk size');
+  await waitFor(async () => ((await viewer.counters('small'))?.framesDelivered ?? 0) >= 20 || undefined, 30_000, '20 frames at the smallest chunk size');
   assert.equal(await stopWithin(agent), 0, agent.output());
   const counters = (await viewer.counters('small'))!;
   const saved = checkSavedFrames(viewer.saveDir, 'small', source.frames);

@@ -2,15 +2,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { Aedes } from 'aedes';
-import { Agent } from '../../agent/agent.js';
-import { FileSource } from '../../agent/capture/file-source.js';
-import { agentOptions } from '../../agent/config.js';
-import { silentLogger } from '../../common/logger.js';
-import { parseOptions } from '../../common/options.js';
 import type { Viewer } from '../../viewer/viewer.js';
+import { startAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { eventually } from '../helpers/processes.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { waitFor } from '../helpers/processes.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // "Any standard broker": the same agent and viewer, unchanged, against the embedded broker the demo uses
 // (aedes, MQTT 3.1.1 only, no Maximum Packet Size to learn).
@@ -31,13 +27,11 @@ after(async () => {
 
 test('agent → aedes → viewer over MQTT 3.1.1: frames intact, retained info and status', async () => {
   const { dir, frames } = await makeJpegFolder(4);
-  const config = parseOptions(agentOptions, { argv: ['--broker', url, '--camera-id', 'emb', '--mqtt-version', '4', '--chunk-size', '3000', '--fps', '20'], env: {}, envPrefix: 'PICAM_TEST_' }).values;
-  const agent = new Agent({ config, source: new FileSource({ pattern: dir, fps: 20, loop: true }, silentLogger), logger: silentLogger, version: 'test' });
-  await agent.start();
+  const agent = await startAgentInProcess(url, ['--camera-id', 'emb', '--source', `file:${dir}`, '--mqtt-version', '4', '--chunk-size', '3000', '--fps', '20']);
   let viewer: Viewer | undefined;
   try {
-    viewer = await startViewer(url, ['--mqtt-version', '4']);
-    const camera = await eventually(() => {
+    viewer = await startViewerInProcess(url, ['--mqtt-version', '4']);
+    const camera = await waitFor(() => {
       const c = viewer!.registry.lookup('emb');
       return c?.info && c.status === 'online' && (viewer!.receiver.reassembler.counters(c.key)?.framesDelivered ?? 0) >= 10 ? c : undefined;
     }, 10_000, '10 frames through aedes');

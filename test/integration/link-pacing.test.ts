@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
-import { Agent } from '../../agent/agent.js';
-import { createSource, type CaptureSettings } from '../../agent/capture/registry.js';
-import { agentOptions, captureSettings } from '../../agent/config.js';
-import { parseOptions } from '../../common/options.js';
+import { buildAgentInProcess } from '../helpers/agent-harness.js';
 import { LinkEmulator } from '../helpers/link-emulator.js';
 import { LinkReceiver } from '../helpers/link-receiver.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { AGENT_CLI, eventually, runNode } from '../helpers/processes.js';
+import { AGENT_CLI, waitFor, runNode } from '../helpers/processes.js';
 
 // The agent over emulated wide-area links (test/helpers/link-emulator.ts: delay each way, a rate limit and a
 // bounded queue), to a real broker: the round trip must not cost frames or quality, a narrow link must.
@@ -25,7 +22,7 @@ const p95 = (values: number[]): number => [...values].sort((a, b) => a - b)[Math
 /** Waits for `count` more frames and returns the rate they came at. */
 async function rateOver(receiver: LinkReceiver, count: number, timeoutMs: number): Promise<{ fps: number; from: number }> {
   const from = receiver.arrivals.length;
-  await eventually(() => (receiver.arrivals.length >= from + count + 1 ? true : undefined), timeoutMs, `${count} frames`);
+  await waitFor(() => (receiver.arrivals.length >= from + count + 1 ? true : undefined), timeoutMs, `${count} frames`);
   const window = receiver.arrivals.slice(from, from + count + 1);
   return { fps: count / ((window.at(-1)!.arrivedUs - window[0]!.arrivedUs) / 1e6), from };
 }
@@ -34,16 +31,11 @@ test('a 100 ms round trip with room to spare costs no frames and no quality', as
   const link = new LinkEmulator({ host: '127.0.0.1', port: broker.port }, { rttMs: 100 });
   await link.start();
   const { logger, lines } = memoryLogger('agent');
-  const config = parseOptions(agentOptions, {
-    argv: ['--broker', link.url, '--camera-id', 'far', '--source', 'synthetic', '--fps', '30', '--adapt-interval', '0.5'],
-    env: {}, envPrefix: 'PICAM_TEST_',
-  }).values;
-  const build = (settings: CaptureSettings) => createSource('synthetic', settings, logger);
-  const agent = new Agent({ config, source: build(captureSettings(config)), recreateSource: build, logger, version: 'test' });
+  const { agent } = buildAgentInProcess(link.url, ['--camera-id', 'far', '--source', 'synthetic', '--fps', '30', '--adapt-interval', '0.5'], { logger });
   const receiver = await LinkReceiver.start(broker.url, { kind: 'picam', prefix: 'picam', cameraId: 'far' });
   try {
     await agent.start();
-    await eventually(() => (receiver.arrivals.length > 30 ? true : undefined), 20_000, 'the stream to start');
+    await waitFor(() => (receiver.arrivals.length > 30 ? true : undefined), 20_000, 'the stream to start');
     const { fps, from } = await rateOver(receiver, 120, 30_000);
     console.log(`# 100 ms round trip: ${fps.toFixed(1)} fps of 30, p95 capture to arrival ${p95(latenciesMs(receiver, from)).toFixed(0)} ms`);
     assert.ok(fps >= 0.8 * 30, `${fps.toFixed(1)} fps arrived; the camera gives 30`);
@@ -63,13 +55,13 @@ test('on a 1 Mbit/s link frames stay whole and timely, quality steps down and co
   const receiver = await LinkReceiver.start(broker.url, { kind: 'picam', prefix: 'picam', cameraId: 'narrow' });
   const agent = runNode(AGENT_CLI, ['--broker', link.url, '--camera-id', 'narrow', '--source', 'synthetic', '--fps', '15', '--quality', '90', '--adapt-interval', '1', '--stats-interval', '1']);
   try {
-    const stepped = await eventually(() => {
+    const stepped = await waitFor(() => {
       const stats = receiver.latestStats();
       return typeof stats?.adaptiveLevel === 'number' && stats.adaptiveLevel > 0 ? stats : undefined;
     }, 30_000, 'adaptive quality to step down');
     assert.ok(typeof stepped.quality === 'number' && stepped.quality < 90, `quality ${String(stepped.quality)}`);
     // Settled: the same settings over five stats messages in a row.
-    await eventually(() => {
+    await waitFor(() => {
       const last = receiver.stats.slice(-5).map((s) => `${String(s.stats.quality)}@${String(s.stats.targetFps)}`);
       return last.length === 5 && new Set(last).size === 1 ? true : undefined;
     }, 40_000, 'the settings to settle');
@@ -85,7 +77,7 @@ test('on a 1 Mbit/s link frames stay whole and timely, quality steps down and co
     assert.ok(rssAfter - rssBefore < 25, `agent RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MB`);
 
     link.setShape({ rttMs: 100 });
-    await eventually(() => {
+    await waitFor(() => {
       const stats = receiver.latestStats();
       return stats?.adaptiveLevel === 0 && stats.quality === 90 && stats.targetFps === 15 ? true : undefined;
     }, 45_000, 'full quality and rate once the link widened');

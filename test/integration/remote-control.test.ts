@@ -2,17 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { Agent } from '../../agent/agent.js';
-import { createSource, type CaptureSettings } from '../../agent/capture/registry.js';
 import { readJpegSize } from '../../agent/processing/jpeg-size.js';
-import { agentOptions, captureSettings } from '../../agent/config.js';
-import { silentLogger } from '../../common/logger.js';
-import { parseOptions } from '../../common/options.js';
 import type { Viewer } from '../../viewer/viewer.js';
+import { startAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { collectMessages } from '../helpers/mqtt-peek.js';
-import { eventually, sleep } from '../helpers/processes.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { waitFor, sleep } from '../helpers/processes.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // Remote control over a real mosquitto: a `set` request changes what the viewer sees; a bad one is refused
 // with a reason and changes nothing.
@@ -22,19 +19,16 @@ const stops: Array<() => Promise<void>> = [];
 before(async () => { broker = await startMosquitto(); });
 after(async () => { for (const stop of stops.reverse()) await stop(); await broker.stop(); });
 
-async function startAgent(argv: string[]): Promise<Agent> {
+async function startTestAgent(argv: string[]): Promise<Agent> {
   // --source defaults to auto (a real camera); these tests use the synthetic pattern unless they name a source.
   const sourceArgs = argv.includes('--source') ? [] : ['--source', 'synthetic'];
-  const config = parseOptions(agentOptions, { argv: ['--broker', broker.url, ...sourceArgs, ...argv], env: {}, envPrefix: 'PICAM_TEST_' }).values;
-  const build = (settings: CaptureSettings) => createSource(config.source, settings, silentLogger);
-  const agent = new Agent({ config, source: build(captureSettings(config)), recreateSource: build, logger: silentLogger, version: 'test' });
-  await agent.start();
+  const agent = await startAgentInProcess(broker.url, [...sourceArgs, ...argv]);
   stops.push(() => agent.stop());
   return agent;
 }
 
 async function viewerOn(): Promise<Viewer> {
-  const viewer = await startViewer(broker.url);
+  const viewer = await startViewerInProcess(broker.url);
   stops.push(() => viewer.stop());
   return viewer;
 }
@@ -48,9 +42,9 @@ async function framesIn(viewer: Viewer, key: string, ms: number): Promise<number
 }
 
 test('a set request changes the frame rate the viewer receives', async () => {
-  await startAgent(['--camera-id', 'ctl', '--fps', '4', '--width', '160', '--height', '120', '--no-adaptive']);
+  await startTestAgent(['--camera-id', 'ctl', '--fps', '4', '--width', '160', '--height', '120', '--no-adaptive']);
   const viewer = await viewerOn();
-  await eventually(() => viewer.registry.lookup('ctl')?.latest, 10_000, 'first frame');
+  await waitFor(() => viewer.registry.lookup('ctl')?.latest, 10_000, 'first frame');
   const slow = await framesIn(viewer, 'picam/ctl', 2000);
   const result = await viewer.control('picam/ctl', { fps: 20 });
   assert.equal(result.ok, true, result.error);
@@ -60,16 +54,16 @@ test('a set request changes the frame rate the viewer receives', async () => {
   console.log(`# remote control: ${slow} frames in 2 s at fps 4, ${fast} frames in 2 s after set fps 20`);
   assert.ok(slow <= 11, `about 8 frames at 4 fps, got ${slow}`);
   assert.ok(fast >= 25, `about 40 frames at 20 fps, got ${fast}`);
-  await eventually(() => (viewer.registry.lookup('ctl')?.info?.fps === 20 ? true : undefined), 5000, 'retained info shows the new fps');
+  await waitFor(() => (viewer.registry.lookup('ctl')?.info?.fps === 20 ? true : undefined), 5000, 'retained info shows the new fps');
 });
 
 test('quality, size and rotation change live; the frames show it', async () => {
-  await startAgent(['--camera-id', 'ctl2', '--fps', '10', '--width', '320', '--height', '240', '--no-adaptive']);
+  await startTestAgent(['--camera-id', 'ctl2', '--fps', '10', '--width', '320', '--height', '240', '--no-adaptive']);
   const viewer = await viewerOn();
-  await eventually(() => viewer.registry.lookup('ctl2')?.latest, 10_000, 'first frame');
+  await waitFor(() => viewer.registry.lookup('ctl2')?.latest, 10_000, 'first frame');
   const result = await viewer.control('picam/ctl2', { width: 400, height: 200, rotation: 90, quality: 40 });
   assert.equal(result.ok, true, result.error);
-  const meta = await eventually(async () => {
+  const meta = await waitFor(async () => {
     const m = await sharp(viewer.registry.lookup('ctl2')!.latest!.frame.data).metadata();
     return m.width === 200 && m.height === 400 ? m : undefined;
   }, 5000, 'a rotated 200x400 frame');
@@ -77,9 +71,9 @@ test('quality, size and rotation change live; the frames show it', async () => {
 });
 
 test('an invalid set request is rejected with a reason and changes nothing', async () => {
-  const agent = await startAgent(['--camera-id', 'ctl3', '--fps', '5', '--width', '160', '--height', '120']);
+  const agent = await startTestAgent(['--camera-id', 'ctl3', '--fps', '5', '--width', '160', '--height', '120']);
   const viewer = await viewerOn();
-  await eventually(() => viewer.registry.lookup('ctl3')?.info, 10_000, 'info');
+  await waitFor(() => viewer.registry.lookup('ctl3')?.info, 10_000, 'info');
   const before = { ...agent.camera.settings };
   const bad = await viewer.control('picam/ctl3', { fps: 1000, quality: 50 });
   assert.equal(bad.ok, false);
@@ -101,21 +95,21 @@ test('an invalid set request is rejected with a reason and changes nothing', asy
 
 test('a file source: size, quality and rotation change in the processing step without a restart; fps by a restart', async () => {
   const { dir } = await makeJpegFolder(3, 320, 240);
-  const agent = await startAgent(['--camera-id', 'ctl4', '--source', `file:${dir}`, '--fps', '5']);
+  const agent = await startTestAgent(['--camera-id', 'ctl4', '--source', `file:${dir}`, '--fps', '5']);
   const viewer = await viewerOn();
-  await eventually(() => viewer.registry.lookup('ctl4')?.latest, 10_000, 'first frame');
+  await waitFor(() => viewer.registry.lookup('ctl4')?.latest, 10_000, 'first frame');
   const untouched = viewer.registry.lookup('ctl4')!.latest!.frame.data;
   assert.deepEqual(readJpegSize(untouched), { width: 320, height: 240 }, 'the files go out as they are until asked');
   const changed = await viewer.control('picam/ctl4', { width: 200, height: 100, rotation: 90, quality: 30 });
   assert.equal(changed.ok, true, changed.error);
   assert.equal(changed.restarted, false, 'the replay is not restarted: the processing step makes the change');
   // Rotated by 90: the 200x100 picture stands on its side.
-  await eventually(() => {
+  await waitFor(() => {
     const latest = viewer.registry.lookup('ctl4')?.latest?.frame.data;
     const size = latest && readJpegSize(latest);
     return size?.width === 100 && size.height === 200 ? true : undefined;
   }, 5000, 'frames of 100x200');
-  await eventually(() => {
+  await waitFor(() => {
     const info = viewer.registry.lookup('ctl4')?.info;
     return info?.width === 100 && JSON.stringify(info.processing) === JSON.stringify(['rotate 90', 'resize 100x200', 'quality 30']) ? true : undefined;
   }, 5000, 'info tells the new size and the processing steps');
@@ -126,9 +120,9 @@ test('a file source: size, quality and rotation change in the processing step wi
 });
 
 test('a snapshot request publishes one whole retained JPEG on the snapshot topic', async () => {
-  await startAgent(['--camera-id', 'snap', '--fps', '5', '--width', '160', '--height', '120']);
+  await startTestAgent(['--camera-id', 'snap', '--fps', '5', '--width', '160', '--height', '120']);
   const viewer = await viewerOn();
-  await eventually(() => viewer.registry.lookup('snap')?.latest, 10_000, 'first frame');
+  await waitFor(() => viewer.registry.lookup('snap')?.latest, 10_000, 'first frame');
   const result = await viewer.control('picam/snap', { snapshot: true });
   assert.equal(result.ok, true, result.error);
   const messages = await collectMessages(broker.url, 'picam/snap/snapshot', 400);

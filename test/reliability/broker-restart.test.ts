@@ -4,9 +4,9 @@ import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { retainedText } from '../helpers/mqtt-peek.js';
 import { liveBytes, maxIn, mib, probeEnv } from '../helpers/probe-reader.js';
-import { eventually, sleep, type RunningProcess } from '../helpers/processes.js';
+import { waitFor, sleep, type RunningProcess } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
-import { checkSavedFrames, startAgent, startViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
+import { checkSavedFrames, spawnAgent, spawnViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // Broker crash: mosquitto is killed with SIGKILL mid-stream and started again on the same port 5 s later,
 // with no persistence, so everything retained must come from the agent again.
@@ -21,16 +21,16 @@ test('broker kill -9 and restart: agent reconnects, republishes status/info, str
   const port = broker.port;
   cleanup.push(() => broker.stop());
   const source = await makeJpegFolder(8, 1280, 720, 92);
-  const viewer: RunningViewer = await startViewer(broker.url);
+  const viewer: RunningViewer = await spawnViewer(broker.url);
   cleanup.push(() => viewer.process.stop('SIGKILL'));
   const monitor = new TopicMonitor(broker.url, ['picam/crash/stats']);
   await monitor.start();
   cleanup.push(() => monitor.stop());
   const probe = probeEnv('agent', 250, true);
-  const agent: RunningProcess = startAgent(broker.url, 'crash', source.dir, 30, ['--chunk-size', '65536'], probe.env);
+  const agent: RunningProcess = spawnAgent(broker.url, 'crash', source.dir, 30, ['--chunk-size', '65536'], probe.env);
   cleanup.push(() => agent.stop('SIGKILL'));
   await agent.waitFor(/first frame published/);
-  await eventually(async () => ((await viewer.counters('crash'))?.framesDelivered ?? 0) >= 60 || undefined, 20_000, '60 frames before the crash');
+  await waitFor(async () => ((await viewer.counters('crash'))?.framesDelivered ?? 0) >= 60 || undefined, 20_000, '60 frames before the crash');
   await sleep(3000); // a window of normal streaming to compare memory with
 
   const beforeKill = Date.now();
@@ -46,15 +46,15 @@ test('broker kill -9 and restart: agent reconnects, republishes status/info, str
   broker = await startMosquitto({ port });
   const backAt = Date.now();
   const reconnectedAt = await reconnected;
-  const resumedAt = await eventually(async () => ((await viewer.counters('crash'))?.framesDelivered ?? 0) > deliveredBefore || undefined, 10_000, 'a frame after the restart').then(() => Date.now());
+  const resumedAt = await waitFor(async () => ((await viewer.counters('crash'))?.framesDelivered ?? 0) > deliveredBefore || undefined, 10_000, 'a frame after the restart').then(() => Date.now());
   // The new broker starts empty: status and info there can only have come from the agent again.
   assert.equal(await retainedText(broker.url, 'picam/crash/status'), 'online');
   const info = JSON.parse((await retainedText(broker.url, 'picam/crash/info'))!) as { cameraId: string; protocol: number };
   assert.equal(info.cameraId, 'crash');
   assert.equal(info.protocol, 1);
 
-  await eventually(async () => ((await viewer.counters('crash'))?.framesDelivered ?? 0) >= deliveredBefore + 60 || undefined, 20_000, '60 frames after the restart');
-  const statsAfter = await eventually(() => monitor.json<AgentStats>('picam/crash/stats', backAt).find((s) => s.connected), 10_000, 'agent stats after the restart');
+  await waitFor(async () => ((await viewer.counters('crash'))?.framesDelivered ?? 0) >= deliveredBefore + 60 || undefined, 20_000, '60 frames after the restart');
+  const statsAfter = await waitFor(() => monitor.json<AgentStats>('picam/crash/stats', backAt).find((s) => s.connected), 10_000, 'agent stats after the restart');
   const api = await viewer.api();
   const camera = api.cameras.find((c) => c.cameraId === 'crash')!;
   assert.equal(camera.status, 'online');

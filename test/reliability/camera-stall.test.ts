@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Agent } from '../../agent/agent.js';
 import { nowUs, type FrameSink, type FrameSource } from '../../agent/capture/frame-source.js';
-import { agentOptions } from '../../agent/config.js';
 import type { LifecycleReporter } from '../../agent/lifecycle.js';
 import { createLogger } from '../../common/logger.js';
-import { parseOptions } from '../../common/options.js';
+import { buildAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, sleep } from '../helpers/processes.js';
+import { waitFor, sleep } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
 import { startNotifySocket } from '../helpers/notify-socket.js';
-import { startAgent, stopWithin } from '../helpers/stream-rig.js';
+import { spawnAgent, stopWithin } from '../helpers/stream-rig.js';
 
 // A camera that stops delivering frames (hung or dead capture program, a source that ran out): after
 // stallTimeout the agent says so in a log line, in its stats ("stalled": true) and in its systemd status,
@@ -59,18 +57,17 @@ test('camera hangs: stalled after stallTimeout in log, stats and systemd status;
   cleanup.push(() => monitor.stop());
   const lines: string[] = [];
   const logger = createLogger({ level: 'info', component: 'agent', write: (line) => lines.push(line) });
-  const config = parseOptions(agentOptions, { argv: ['--broker', broker.url, '--camera-id', 'frozen', '--stall-timeout', '1', '--stats-interval', '1'], env: {}, envPrefix: 'PICAM_TEST_' }).values;
   const source = new FreezingSource(frames, 20);
   const lifecycle = new RecordingLifecycle();
-  const agent = new Agent({ config, source, logger, version: 'test', lifecycle });
+  const { agent } = buildAgentInProcess(broker.url, ['--camera-id', 'frozen', '--stall-timeout', '1', '--stats-interval', '1'], { source, logger, lifecycle });
   cleanup.push(() => agent.stop());
   await agent.start();
-  await eventually(() => (lifecycle.framesSent >= 20 ? true : undefined), 10_000, '20 frames sent');
+  await waitFor(() => (lifecycle.framesSent >= 20 ? true : undefined), 10_000, '20 frames sent');
   assert.ok(monitor.json<Stats>('picam/frozen/stats').length === 0 || monitor.json<Stats>('picam/frozen/stats').every((s) => !s.stalled));
 
   const hungAt = Date.now();
   source.hang();
-  const stalledStats = await eventually(() => monitor.json<Stats>('picam/frozen/stats', hungAt).find((s) => s.stalled), 5000, 'stats with stalled: true');
+  const stalledStats = await waitFor(() => monitor.json<Stats>('picam/frozen/stats', hungAt).find((s) => s.stalled), 5000, 'stats with stalled: true');
   const detectedMs = stalledStats.at - hungAt;
   const logLine = lines.find((l) => l.includes('camera stalled'));
   assert.ok(logLine, 'a log line says the camera stalled');
@@ -85,8 +82,8 @@ test('camera hangs: stalled after stallTimeout in log, stats and systemd status;
 
   const resumedAt = Date.now();
   source.resume();
-  await eventually(() => (lifecycle.framesSent > sentAtStall + 5 ? true : undefined), 5000, 'frames again');
-  const recovered = await eventually(() => monitor.json<Stats>('picam/frozen/stats', resumedAt).find((s) => !s.stalled), 5000, 'stats with stalled: false');
+  await waitFor(() => (lifecycle.framesSent > sentAtStall + 5 ? true : undefined), 5000, 'frames again');
+  const recovered = await waitFor(() => monitor.json<Stats>('picam/frozen/stats', resumedAt).find((s) => !s.stalled), 5000, 'stats with stalled: false');
   assert.equal(recovered.stalls, 1);
   assert.ok(lines.some((l) => /camera frames resumed source=freezing stalledForS=\d/.test(l)), 'a log line says frames resumed');
   assert.match(lifecycle.statuses.at(-1)!, /^streaming 320x240/);
@@ -100,11 +97,11 @@ test('picam-agent process: a file source that runs out is reported stalled (log 
   const monitor = new TopicMonitor(broker.url, ['picam/runsout/stats']);
   await monitor.start();
   cleanup.push(() => monitor.stop());
-  const agent = startAgent(broker.url, 'runsout', dir, 10, ['--no-loop', '--stall-timeout', '1.5']);
+  const agent = spawnAgent(broker.url, 'runsout', dir, 10, ['--no-loop', '--stall-timeout', '1.5']);
   cleanup.push(() => agent.stop('SIGKILL'));
   await agent.waitFor(/file source reached the last file/, 10_000);
   const line = await agent.waitFor(/warn +agent: camera stalled: no frame from the source source=file forS=[\d.]+ stallTimeoutS=1.5/, 5000);
-  const stats = await eventually(() => monitor.json<Stats>('picam/runsout/stats').find((s) => s.stalled), 5000, 'stalled stats');
+  const stats = await waitFor(() => monitor.json<Stats>('picam/runsout/stats').find((s) => s.stalled), 5000, 'stalled stats');
   assert.equal(stats.framesCaptured, 10);
   assert.equal(await stopWithin(agent), 0);
   console.log(`# file source ran out: "${line[0]}"; stats ${JSON.stringify({ stalled: stats.stalled, lastFrameAgeS: stats.lastFrameAgeS, framesCaptured: stats.framesCaptured })}`);
@@ -116,7 +113,7 @@ test('under systemd: the stalled camera shows in STATUS= and WATCHDOG=1 pings st
   const notify = await startNotifySocket();
   cleanup.push(() => notify.stop());
   // A 1 s watchdog: the agent checks every 0.5 s and pings only if a frame went out since the last check.
-  const agent = startAgent(broker.url, 'watchdog', dir, 10, ['--no-loop', '--stall-timeout', '1'], { NOTIFY_SOCKET: notify.address, WATCHDOG_USEC: '1000000' });
+  const agent = spawnAgent(broker.url, 'watchdog', dir, 10, ['--no-loop', '--stall-timeout', '1'], { NOTIFY_SOCKET: notify.address, WATCHDOG_USEC: '1000000' });
   cleanup.push(() => agent.stop('SIGKILL'));
   await notify.waitFor((d) => d.fields.READY === '1', 10_000);
   const stalled = await notify.waitFor((d) => /^stalled: no frame from the file source/.test(d.fields.STATUS ?? ''), 10_000);

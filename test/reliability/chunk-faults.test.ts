@@ -7,9 +7,9 @@ import { chunkFrame } from '../../protocol/chunker.js';
 import { HEADER_LENGTH } from '../../protocol/header.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, sleep } from '../helpers/processes.js';
+import { waitFor, sleep } from '../helpers/processes.js';
 import { randomBytes, seededRandom, shuffle } from '../helpers/random.js';
-import { startViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
+import { spawnViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // A test publisher sends a camera's frames to a real mosquitto and damages them at given rates: chunks
 // lost, whole frames lost, chunks reordered, duplicated, corrupted, interleaved with the next frame, junk
@@ -39,7 +39,7 @@ test('lost, reordered, duplicated, corrupted chunks: the viewer saves only intac
   const random = seededRandom(seed);
   const broker: RunningBroker = await startMosquitto();
   cleanup.push(() => broker.stop());
-  const viewer: RunningViewer = await startViewer(broker.url);
+  const viewer: RunningViewer = await spawnViewer(broker.url);
   cleanup.push(() => viewer.process.stop('SIGKILL'));
   const source = await makeJpegFolder(6, 320, 240);
   const publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
@@ -118,7 +118,7 @@ test('lost, reordered, duplicated, corrupted chunks: the viewer saves only intac
 
   const deliveredSeqs = fates.map((f, seq) => (DELIVERED_FATES.has(f) ? seq : -1)).filter((s) => s >= 0);
   const count = (f: Fate): number => fates.filter((x) => x === f).length;
-  await eventually(async () => ((await viewer.counters('faulty'))?.framesDelivered === deliveredSeqs.length ? true : undefined), 15_000, `${deliveredSeqs.length} frames delivered`);
+  await waitFor(async () => ((await viewer.counters('faulty'))?.framesDelivered === deliveredSeqs.length ? true : undefined), 15_000, `${deliveredSeqs.length} frames delivered`);
   await sleep(500); // anything still on its way would show now
   const api = await viewer.api();
   const counters = api.cameras.find((c) => c.cameraId === 'faulty')!.counters!;

@@ -4,10 +4,10 @@ import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { retainedText } from '../helpers/mqtt-peek.js';
 import { liveBytes, maxIn, mib, probeEnv } from '../helpers/probe-reader.js';
-import { eventually, sleep, type RunningProcess } from '../helpers/processes.js';
+import { waitFor, sleep, type RunningProcess } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
-import { checkSavedFrames, startAgent, startViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
+import { checkSavedFrames, spawnAgent, spawnViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // Network loss between agent and broker, made by a TCP relay in between (test/helpers/tcp-proxy.ts). The
 // viewer and a status monitor talk to the broker directly, so they see what the broker makes of the loss.
@@ -23,7 +23,7 @@ const cleanup: Array<() => Promise<unknown>> = [];
 before(async () => {
   broker = await startMosquitto();
   source = await makeJpegFolder(8, 640, 480);
-  viewer = await startViewer(broker.url);
+  viewer = await spawnViewer(broker.url);
   monitor = new TopicMonitor(broker.url, ['picam/+/status', 'picam/+/stats']);
   await monitor.start();
 });
@@ -41,10 +41,10 @@ async function streamThroughProxy(id: string, extraArgs: string[] = []) {
   await proxy.start();
   cleanup.push(() => proxy.stop());
   const probe = probeEnv(id, 250, true);
-  const agent = startAgent(proxy.url, id, source.dir, 30, ['--chunk-size', '16384', ...extraArgs], probe.env);
+  const agent = spawnAgent(proxy.url, id, source.dir, 30, ['--chunk-size', '16384', ...extraArgs], probe.env);
   cleanup.push(() => agent.stop('SIGKILL'));
   await agent.waitFor(/first frame published/);
-  await eventually(async () => (await delivered(id)) >= 30 || undefined, 20_000, `30 frames from ${id}`);
+  await waitFor(async () => (await delivered(id)) >= 30 || undefined, 20_000, `30 frames from ${id}`);
   return { proxy, agent, probe };
 }
 
@@ -54,22 +54,22 @@ async function restoreAndTime(proxy: FaultProxy, agent: RunningProcess, id: stri
   const restoredAt = Date.now();
   proxy.restore();
   const reconnectMs = (await reconnected) - restoredAt;
-  await eventually(async () => (await delivered(id)) > before || undefined, 10_000, what);
+  await waitFor(async () => (await delivered(id)) > before || undefined, 10_000, what);
   return { restoredAt, reconnectMs, resumeMs: Date.now() - restoredAt };
 }
 
 test('network cut (connections reset, new ones refused) for 5 s: will published, agent reconnects and streams within 2 s of the network coming back', async () => {
   const { proxy, agent } = await streamThroughProxy('cut');
-  const statsBefore = await eventually(() => monitor.json<AgentStats>('picam/cut/stats').at(-1), 5000, 'stats before the cut');
+  const statsBefore = await waitFor(() => monitor.json<AgentStats>('picam/cut/stats').at(-1), 5000, 'stats before the cut');
   const before = await delivered('cut');
   const cutAt = Date.now();
   proxy.cut();
-  const offline = await eventually(() => monitor.texts('picam/cut/status', cutAt).find((s) => s.text === 'offline'), 5000, 'offline (last will) after the cut');
+  const offline = await waitFor(() => monitor.texts('picam/cut/status', cutAt).find((s) => s.text === 'offline'), 5000, 'offline (last will) after the cut');
   await sleep(5000 - (Date.now() - cutAt));
   assert.ok(proxy.accepted > 2, `the agent kept trying while cut (${proxy.accepted - 1} attempts)`);
   const { restoredAt, reconnectMs, resumeMs } = await restoreAndTime(proxy, agent, 'cut', before, 'a frame after the cut');
   assert.equal(await retainedText(broker.url, 'picam/cut/status'), 'online');
-  const statsAfter = await eventually(() => monitor.json<AgentStats>('picam/cut/stats', restoredAt).find((s) => s.connected), 10_000, 'stats after the cut');
+  const statsAfter = await waitFor(() => monitor.json<AgentStats>('picam/cut/stats', restoredAt).find((s) => s.connected), 10_000, 'stats after the cut');
   const dropped = statsAfter.drops.offline - statsBefore.drops.offline;
   assert.ok(dropped >= 100, `frames captured while cut are dropped and counted (${dropped})`);
   assert.ok(statsAfter.framesCaptured - statsAfter.framesSent - statsAfter.framesDropped <= 3, 'nothing queued: at most 2 frames in flight and 1 waiting');
@@ -83,7 +83,7 @@ test('network cut (connections reset, new ones refused) for 5 s: will published,
 test('half-open link (bytes stop, nothing closes) for 10 s: keepalive detects it on both ends, no connection left hanging, streaming resumes', async () => {
   const { proxy, agent, probe } = await streamThroughProxy('halfopen', ['--keepalive', '2']);
   await sleep(2000);
-  const statsBefore = await eventually(() => monitor.json<AgentStats>('picam/halfopen/stats').at(-1), 5000, 'stats before the freeze');
+  const statsBefore = await waitFor(() => monitor.json<AgentStats>('picam/halfopen/stats').at(-1), 5000, 'stats before the freeze');
   const before = await delivered('halfopen');
   const frozenAt = Date.now();
   proxy.freeze();
@@ -97,10 +97,10 @@ test('half-open link (bytes stop, nothing closes) for 10 s: keepalive detects it
   const { restoredAt, reconnectMs, resumeMs } = await restoreAndTime(proxy, agent, 'halfopen', before, 'a frame after the half-open link');
   // The dead connection is gone on both sides: only the new one remains through the relay, and the broker
   // dropped the old one by its own keepalive check.
-  await eventually(() => (proxy.linkCount === 1 ? true : undefined), 5000, 'one live connection through the relay');
+  await waitFor(() => (proxy.linkCount === 1 ? true : undefined), 5000, 'one live connection through the relay');
   assert.match(broker.log(), /picam-agent-halfopen-[0-9a-f]+ has exceeded timeout, disconnecting/);
   assert.equal(await retainedText(broker.url, 'picam/halfopen/status'), 'online');
-  const statsAfter = await eventually(() => monitor.json<AgentStats>('picam/halfopen/stats', restoredAt).find((s) => s.connected), 10_000, 'stats after');
+  const statsAfter = await waitFor(() => monitor.json<AgentStats>('picam/halfopen/stats', restoredAt).find((s) => s.connected), 10_000, 'stats after');
   // While the agent still believes in the link, frames wait for acknowledgements that never come and are
   // dropped as busy, so adaptive quality lowers the frame rate (down to 2 fps); after that they are dropped
   // as offline. Either way each captured frame is sent or counted.

@@ -4,7 +4,7 @@ import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { median, mib, probeEnv, type ProbeSample } from '../helpers/probe-reader.js';
 import { sleep } from '../helpers/processes.js';
-import { checkSavedFrames, startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
+import { checkSavedFrames, spawnAgent, spawnViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // Soak: picam-agent streams at 30 fps to picam-viewer through mosquitto for PICAM_SOAK_SECONDS (120 by
 // default, as in CI; set it higher for a long run). Both processes carry a probe that samples RSS, heap
@@ -44,10 +44,10 @@ test(`soak: ${SECONDS} s at 30 fps, agent and viewer memory and event-loop delay
   cleanup.push(() => broker.stop());
   const source = await makeJpegFolder(30, 640, 480);
   const viewerProbe = probeEnv('viewer');
-  const viewer = await startViewer(broker.url, [], viewerProbe.env);
+  const viewer = await spawnViewer(broker.url, [], viewerProbe.env);
   cleanup.push(() => viewer.process.stop('SIGKILL'));
   const agentProbe = probeEnv('agent');
-  const agent = startAgent(broker.url, 'soak', source.dir, 30, ['--chunk-size', '16384', '--stats-interval', '5'], agentProbe.env);
+  const agent = spawnAgent(broker.url, 'soak', source.dir, 30, ['--chunk-size', '16384', '--stats-interval', '5'], agentProbe.env);
   cleanup.push(() => agent.stop('SIGKILL'));
   await agent.waitFor(/first frame published/);
   const startedAt = Date.now();

@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { silentLogger } from '../../common/logger.js';
 import { MqttConnection, NotConnectedError } from '../../common/mqtt-connection.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { eventually, sleep } from '../helpers/processes.js';
+import { waitFor, sleep } from '../helpers/processes.js';
 
 // A QoS 1 publish whose PUBACK never comes because the broker died must fail, not hang: the agent's frame
 // publisher counts a frame in flight until that acknowledgement, so a hanging publish would hold a slot
@@ -17,7 +17,7 @@ test('QoS 1 publishes pending when the broker dies are rejected at once, and the
   brokers.push(broker);
   const connection = new MqttConnection({ url: broker.url, clientId: 'unacked', protocolVersion: 5 }, silentLogger);
   connection.start();
-  await eventually(() => (connection.connected ? true : undefined), 5000, 'connected');
+  await waitFor(() => (connection.connected ? true : undefined), 5000, 'connected');
   await connection.publish('picam/t/result', 'acknowledged', { qos: 1 });
   broker.process.kill('SIGSTOP'); // the broker stops answering: the next publishes stay unacknowledged
   const pending = [1, 2, 3].map((i) => connection.publish('picam/t/result', `pending ${i}`, { qos: 1 }).then(() => 'acknowledged', (e: Error) => e));
@@ -30,14 +30,14 @@ test('QoS 1 publishes pending when the broker dies are rejected at once, and the
   const settledMs = Date.now() - killedAt;
   const again = await startMosquitto({ port: broker.port });
   brokers.push(again);
-  await eventually(() => (connection.connected ? true : undefined), 5000, 'reconnected');
+  await waitFor(() => (connection.connected ? true : undefined), 5000, 'reconnected');
   await connection.publish('picam/t/result', 'after restart', { qos: 1 });
   // Nothing from before the crash may hold up a clean disconnect (MQTT.js's end() waits for every
   // unacknowledged message): the broker must see a DISCONNECT, and the socket must close.
   const stopAt = Date.now();
   await connection.stop();
   const stopMs = Date.now() - stopAt;
-  await eventually(() => (/Client unacked disconnected\./.test(again.log()) ? true : undefined), 3000, 'a clean disconnect in the broker log');
+  await waitFor(() => (/Client unacked disconnected\./.test(again.log()) ? true : undefined), 3000, 'a clean disconnect in the broker log');
   assert.ok(stopMs < 1500, `stop() finished by DISCONNECT, not by its 2 s fallback (${stopMs} ms)`);
   console.log(`# unacknowledged QoS 1 publishes rejected ${settledMs} ms after the broker died; publishing works again after the restart; clean disconnect in ${stopMs} ms`);
 });

@@ -7,10 +7,10 @@ import { after, before, test } from 'node:test';
 import { chunkFrame } from '../../protocol/chunker.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { publishOutcome, retainedText } from '../helpers/mqtt-peek.js';
-import { eventually, sleep, type RunningProcess } from '../helpers/processes.js';
+import { waitFor, sleep, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type Account, type SecureBroker } from '../helpers/secure-broker.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
-import { checkSavedFrames, startAgent, startViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
+import { checkSavedFrames, spawnAgent, spawnViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // A real mosquitto configured with docs/examples/mosquitto/{mosquitto.conf,acl}: no anonymous clients,
 // a password file, and an ACL where each camera writes only its own topics and viewers only read.
@@ -31,10 +31,10 @@ before(async () => {
   source = await makeJpegFolder(6, 320, 240);
   const passwordFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'picam-pw-')), 'viewer.password');
   fs.writeFileSync(passwordFile, sb.passwords.viewer + '\n', { mode: 0o600 });
-  viewer = await startViewer(sb.url, ['--username', 'viewer', '--password-file', passwordFile]);
-  porch = startAgent(sb.url, 'porch', source.dir, 10, ['--username', 'porch', '--chunk-size', '4096'], { PICAM_PASSWORD: sb.passwords.porch });
+  viewer = await spawnViewer(sb.url, ['--username', 'viewer', '--password-file', passwordFile]);
+  porch = spawnAgent(sb.url, 'porch', source.dir, 10, ['--username', 'porch', '--chunk-size', '4096'], { PICAM_PASSWORD: sb.passwords.porch });
   await porch.waitFor(/first frame published/);
-  await eventually(async () => ((await viewer.counters('porch'))?.framesDelivered ?? 0) >= 5 || undefined, 15_000, 'porch frames at the viewer');
+  await waitFor(async () => ((await viewer.counters('porch'))?.framesDelivered ?? 0) >= 5 || undefined, 15_000, 'porch frames at the viewer');
 });
 after(async () => {
   for (const c of cleanup.reverse()) await c().catch(() => undefined);
@@ -56,7 +56,7 @@ async function barrier(): Promise<void> {
   const client = await connect('garden', 5);
   const sentAt = Date.now();
   await client.publishAsync('picam/garden/stats', marker, { qos: 1 });
-  await eventually(() => monitor.texts('picam/garden/stats', sentAt).find((m) => m.text === marker), 5000, 'the marker');
+  await waitFor(() => monitor.texts('picam/garden/stats', sentAt).find((m) => m.text === marker), 5000, 'the marker');
   await sleep(300);
   await client.endAsync();
 }
@@ -76,7 +76,7 @@ test('anonymous clients and wrong passwords are refused (MQTT 3.1.1 and 5); the 
       refusals.push(`${name}/v${version}: ${error.message} (code ${error.code})`);
     }
   }
-  const agent = startAgent(sb.url, 'garden', source.dir, 5);
+  const agent = spawnAgent(sb.url, 'garden', source.dir, 5);
   cleanup.push(() => agent.stop('SIGKILL'));
   const line = await agent.waitFor(/warn +agent\/mqtt: broker connection problem .*error="Connection refused: Not authorized" hint="the broker refused the login[^"]*"/);
   await sleep(1500);
@@ -170,7 +170,7 @@ test('an operator account may send control requests, which the camera reads and 
   operator.on('message', (_t, p) => answers.push(p.toString()));
   await operator.subscribeAsync('picam/porch/result', { qos: 1 });
   await operator.publishAsync('picam/porch/set', '{"id":"op1","fps":8}', { qos: 1 });
-  const answer = await eventually(() => answers.find((a) => a.includes('"op1"')), 5000, 'the answer to op1');
+  const answer = await waitFor(() => answers.find((a) => a.includes('"op1"')), 5000, 'the answer to op1');
   assert.equal((JSON.parse(answer) as { ok: boolean }).ok, true, answer);
   assert.equal(await publishOutcome(operator, 'picam/porch/frame', chunk(0xbad)), 135, 'an operator still cannot write frames');
   assert.ok(monitor.texts('picam/porch/result', since).some((m) => m.text.includes('"op1"')));
@@ -187,12 +187,12 @@ async function monitorRetained(topic: string): Promise<string | undefined> {
 }
 
 test('picam-agent and picam-viewer stream with their own accounts; an agent writing a camera id its account does not own is told so', async () => {
-  const garden = startAgent(sb.url, 'garden', source.dir, 10, ['--username', 'garden', '--chunk-size', '4096'], { PICAM_PASSWORD: sb.passwords.garden });
+  const garden = spawnAgent(sb.url, 'garden', source.dir, 10, ['--username', 'garden', '--chunk-size', '4096'], { PICAM_PASSWORD: sb.passwords.garden });
   cleanup.push(() => garden.stop('SIGKILL'));
-  await eventually(async () => ((await viewer.counters('garden'))?.framesDelivered ?? 0) >= 10 || undefined, 15_000, 'garden frames at the viewer');
+  await waitFor(async () => ((await viewer.counters('garden'))?.framesDelivered ?? 0) >= 10 || undefined, 15_000, 'garden frames at the viewer');
   assert.equal(await monitorRetained('picam/garden/status'), 'online');
   // Garden's account, porch2's topics: frames silently dropped, retained status/info refused and logged.
-  const stray = startAgent(sb.url, 'porch2', source.dir, 10, ['--username', 'garden'], { PICAM_PASSWORD: sb.passwords.garden });
+  const stray = spawnAgent(sb.url, 'porch2', source.dir, 10, ['--username', 'garden'], { PICAM_PASSWORD: sb.passwords.garden });
   cleanup.push(() => stray.stop('SIGKILL'));
   const warning = await stray.waitFor(/warn +agent: the broker refused a message: check that the ACL lets this account write its camera's topics topic=picam\/porch2\/(status|info)/);
   await sleep(1000);
@@ -200,7 +200,7 @@ test('picam-agent and picam-viewer stream with their own accounts; an agent writ
   assert.equal(await stopWithin(stray), 0);
   // The last will works under the ACL: a killed agent reads offline.
   await garden.stop('SIGKILL');
-  await eventually(async () => ((await monitorRetained('picam/garden/status')) === 'offline' ? true : undefined), 5000, 'garden offline by its will');
+  await waitFor(async () => ((await monitorRetained('picam/garden/status')) === 'offline' ? true : undefined), 5000, 'garden offline by its will');
   const saved = checkSavedFrames(viewer.saveDir, 'garden', source.frames);
   assert.ok(saved.length >= 10);
   console.log(`# accounts: garden streamed ${saved.length} byte-identical frames to the viewer account; will published on kill; stray agent logged: ${warning[0]}`);

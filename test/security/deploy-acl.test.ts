@@ -11,9 +11,9 @@ import type { Viewer } from '../../viewer/viewer.js';
 import { ansibleAvailable, renderDeployTemplate } from '../helpers/ansible-template.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { publishOutcome } from '../helpers/mqtt-peek.js';
-import { AGENT_CLI, ROOT, eventually, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, ROOT, waitFor, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
-import { startViewer } from '../helpers/viewer-harness.js';
+import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // The ACL the deploy writes (deploy/roles/mosquitto/templates/picam.acl.j2, rendered by Ansible's template
 // module as the playbook does) in a real mosquitto: the rights of docs/examples/mosquitto/acl, line for line,
@@ -91,7 +91,7 @@ async function barrier(): Promise<void> {
   const client = await connect('cam-garden');
   const marker = `barrier-${crypto.randomBytes(4).toString('hex')}`;
   assert.equal(await publishOutcome(client, 'picam/garden/stats', marker), 'ok');
-  await eventually(() => monitor.texts('picam/garden/stats').some((m) => m.text === marker) || undefined, 5000, 'the barrier marker');
+  await waitFor(() => monitor.texts('picam/garden/stats').some((m) => m.text === marker) || undefined, 5000, 'the barrier marker');
   await sleep(300);
 }
 
@@ -215,17 +215,17 @@ test('picam-agent and picam-viewer stream through the deploy\'s ACL with their a
     { PICAM_PASSWORD: passwords['cam-front-door'] },
   );
   cleanup.push(() => agent.stop('SIGKILL'));
-  const asViewer: Viewer = await startViewer(broker.url, ['--username', 'viewer'], { PICAM_TEST_VIEWER_PASSWORD: passwords.viewer });
+  const asViewer: Viewer = await startViewerInProcess(broker.url, ['--username', 'viewer'], { PICAM_TEST_VIEWER_PASSWORD: passwords.viewer });
   cleanup.push(() => asViewer.stop());
-  const asOperator: Viewer = await startViewer(broker.url, ['--username', 'operator'], { PICAM_TEST_VIEWER_PASSWORD: passwords.operator });
+  const asOperator: Viewer = await startViewerInProcess(broker.url, ['--username', 'operator'], { PICAM_TEST_VIEWER_PASSWORD: passwords.operator });
   cleanup.push(() => asOperator.stop());
   for (const viewer of [asViewer, asOperator]) {
-    await eventually(() => {
+    await waitFor(() => {
       const camera = viewer.registry.find('picam/front-door');
       return camera?.status === 'online' && camera.info && camera.agentStats && (viewer.receiver.reassembler.counters('picam/front-door')?.framesDelivered ?? 0) >= 5 ? true : undefined;
     }, 15_000, 'status, info, stats and frames at the viewer');
   }
-  await eventually(() => monitor.texts('picam/front-door/snapshot').length > 0 || undefined, 10_000, 'a Home Assistant snapshot');
+  await waitFor(() => monitor.texts('picam/front-door/snapshot').length > 0 || undefined, 10_000, 'a Home Assistant snapshot');
   assert.ok(monitor.texts('homeassistant/camera/picam_front_door/camera/config').length > 0, 'discovery documents published');
 
   const obeyed = await asOperator.control('picam/front-door', { fps: 4 });

@@ -5,9 +5,9 @@ import { FuzzMessages } from '../helpers/fuzz-messages.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { maxIn, mib, probeEnv } from '../helpers/probe-reader.js';
-import { eventually, sleep } from '../helpers/processes.js';
+import { waitFor, sleep } from '../helpers/processes.js';
 import { seededRandom } from '../helpers/random.js';
-import { checkSavedFrames, startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
+import { checkSavedFrames, spawnAgent, spawnViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // 100,000 random and mutated messages on the camera topics of a running picam-viewer while a real
 // picam-agent streams in the same run: the viewer stays up, its memory stays bounded, and the genuine
@@ -23,12 +23,12 @@ test(`fuzz: ${TOTAL} junk messages on the camera topics; viewer stays up, memory
   cleanup.push(() => broker.stop());
   const source = await makeJpegFolder(8, 320, 240);
   const probe = probeEnv('viewer', 250);
-  const viewer = await startViewer(broker.url, [], probe.env);
+  const viewer = await spawnViewer(broker.url, [], probe.env);
   cleanup.push(() => viewer.process.stop('SIGKILL'));
-  const agent = startAgent(broker.url, 'genuine', source.dir, 15, ['--chunk-size', '4096']);
+  const agent = spawnAgent(broker.url, 'genuine', source.dir, 15, ['--chunk-size', '4096']);
   cleanup.push(() => agent.stop('SIGKILL'));
   const delivered = async (): Promise<number> => (await viewer.counters('genuine'))?.framesDelivered ?? 0;
-  await eventually(async () => ((await delivered()) >= 15 ? true : undefined), 20_000, 'genuine frames before the fuzz');
+  await waitFor(async () => ((await delivered()) >= 15 ? true : undefined), 20_000, 'genuine frames before the fuzz');
 
   const fuzzer = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
   cleanup.push(() => fuzzer.endAsync(true));

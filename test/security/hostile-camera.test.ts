@@ -8,8 +8,8 @@ import { chunkFrame } from '../../protocol/chunker.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { rssOf } from '../helpers/probe-reader.js';
-import { eventually } from '../helpers/processes.js';
-import { startAgent, startViewer, stopWithin, type RunningViewer } from '../helpers/stream-rig.js';
+import { waitFor } from '../helpers/processes.js';
+import { spawnAgent, spawnViewer, stopWithin, type RunningViewer } from '../helpers/stream-rig.js';
 
 // A camera account that sends what the ACL lets it send, but not what a camera would (issue 16, items 3-5):
 // an answer to a control request nested 200,000 levels deep, a retained info of 20 MB, and retained junk on
@@ -39,7 +39,7 @@ async function client(): Promise<MqttClient> {
 }
 
 async function viewer(args: string[] = []): Promise<RunningViewer> {
-  const v = await startViewer(broker.url, args);
+  const v = await spawnViewer(broker.url, args);
   running.push(v.process);
   return v;
 }
@@ -63,7 +63,7 @@ test('a camera answering a control request with settings nested 200,000 levels d
     void camera.publishAsync('picam/deep/result', `{"id":${JSON.stringify(id)},"ok":true,"settings":{"fps":1,"deep":${nested(depth)}}}`, { qos: 1 });
   });
   await camera.subscribeAsync('picam/deep/set', { qos: 1 });
-  await eventually(async () => ((await v.api()).cameras.some((c) => c.cameraId === 'deep') ? true : undefined), 10_000, 'the camera is known');
+  await waitFor(async () => ((await v.api()).cameras.some((c) => c.cameraId === 'deep') ? true : undefined), 10_000, 'the camera is known');
   const apply = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
     const response = await fetch(`${v.url}/api/cameras/deep/control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"fps":1}' });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -88,11 +88,11 @@ test('a retained info of 20 MB: refused (MQTT 3.1.1) or kept away by the broker 
   const bloat = info('bloat', { processing: Array.from({ length: 1_000_000 }, (_, i) => `step ${i} ${'x'.repeat(6)}`) });
   assert.ok(bloat.length > 20_000_000);
   await camera.publishAsync('picam/bloat/info', bloat, { qos: 1, retain: true });
-  const agent = startAgent(broker.url, 'beside', frames.dir, 5);
+  const agent = spawnAgent(broker.url, 'beside', frames.dir, 5);
   running.push(agent);
   for (const version of ['4', '5']) {
     const v = await viewer(['--mqtt-version', version]);
-    await eventually(async () => (((await v.counters('beside'))?.framesDelivered ?? 0) >= 5 ? true : undefined), 20_000, 'the other camera streams');
+    await waitFor(async () => (((await v.counters('beside'))?.framesDelivered ?? 0) >= 5 ? true : undefined), 20_000, 'the other camera streams');
     const response = await fetch(`${v.url}/api/cameras`);
     const text = await response.text();
     const api = JSON.parse(text) as { cameras: Array<{ cameraId: string; processing?: string[] }>; viewer: { malformed: Record<string, number> } };
@@ -119,16 +119,16 @@ test('70 junk retained statuses and junk on new ids do not lock real cameras out
   }
   // A viewer (re)started now meets the junk first, in its retained messages.
   const v = await viewer();
-  await eventually(async () => ((await v.api()).cameras.length >= 64 ? true : undefined), 10_000, 'the retained offline cameras');
+  await waitFor(async () => ((await v.api()).cameras.length >= 64 ? true : undefined), 10_000, 'the retained offline cameras');
   for (let i = 0; i < 70; i++) {
     await junk.publishAsync(`picam/noise${i}/frame`, Buffer.from('not a chunk'));
     await junk.publishAsync(`picam/noise${i}/result`, '{"ok":true,"id":"x"}');
     await junk.publishAsync(`picam/noise${i}/stats`, '{"fps":"fast"}');
   }
   const real = ['garden', 'porch', 'door'];
-  const agents = real.map((id) => startAgent(broker.url, id, frames.dir, 5));
+  const agents = real.map((id) => spawnAgent(broker.url, id, frames.dir, 5));
   running.push(...agents);
-  await eventually(async () => {
+  await waitFor(async () => {
     const api = await v.api();
     return real.every((id) => (api.cameras.find((c) => c.cameraId === id)?.counters?.framesDelivered ?? 0) >= 3) ? api : undefined;
   }, 30_000, 'every real camera streams');
@@ -155,7 +155,7 @@ test('a frame with a right CRC that is not a JPEG is counted, never kept, saved,
   for (const [seq, data] of [page, Buffer.from('GIF89a;'), frames.frames[0]!].entries()) {
     for (const chunk of chunkFrame({ streamId: 9, seq, capturedAtUs: Date.now() * 1000, data }, 1000)) await camera.publishAsync('picam/fake/frame', chunk, { qos: 1 });
   }
-  const api = await eventually(async () => {
+  const api = await waitFor(async () => {
     const a = await v.api();
     return a.cameras.find((c) => c.cameraId === 'fake')?.lastSeq === 2 ? a : undefined;
   }, 10_000, 'the real JPEG after the two fakes');

@@ -8,8 +8,8 @@ import { HEADER_LENGTH, writeHeader } from '../../protocol/header.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
 import { mib, peakRssOf, rssOf } from '../helpers/probe-reader.js';
-import { eventually } from '../helpers/processes.js';
-import { startViewer, stopWithin, type RunningViewer } from '../helpers/stream-rig.js';
+import { waitFor } from '../helpers/processes.js';
+import { spawnViewer, stopWithin, type RunningViewer } from '../helpers/stream-rig.js';
 
 // The viewer's memory bounds (docs/SECURITY.md §7) against a camera account that tries to break them, on a
 // real picam-viewer process: overlapping chunks (issue 16, item 2), many cameras' newest frames (item 13),
@@ -26,7 +26,7 @@ after(async () => {
 });
 
 async function viewer(args: string[] = []): Promise<RunningViewer> {
-  const v = await startViewer(broker.url, args);
+  const v = await spawnViewer(broker.url, args);
   viewers.push(v);
   return v;
 }
@@ -46,7 +46,7 @@ test('overlapping chunks, 400 MB of them for one frame: the viewer\'s RSS stays 
   const attacker = await camera();
   await attacker.publishAsync('picam/overlap/status', 'online', { qos: 1 });
   const pid = v.process.child.pid!;
-  await eventually(async () => ((await v.api()).cameras.length === 1 ? true : undefined), 10_000, 'the camera is known');
+  await waitFor(async () => ((await v.api()).cameras.length === 1 ? true : undefined), 10_000, 'the camera is known');
   const before = rssOf(pid);
   const payload = Buffer.alloc(1024 * 1024, 0x55);
   const frameLength = 8 * 1024 * 1024 - 1;
@@ -63,7 +63,7 @@ test('overlapping chunks, 400 MB of them for one frame: the viewer\'s RSS stays 
   await Promise.all(batches);
   // A QoS 1 message after the flood: once the viewer has it, it has read everything before it.
   await attacker.publishAsync('picam/overlap/status', 'offline', { qos: 1 });
-  const api = await eventually(async () => {
+  const api = await waitFor(async () => {
     const a = await v.api();
     return a.cameras[0]?.status === 'offline' ? a : undefined;
   }, 60_000, 'the viewer read the whole flood');
@@ -91,7 +91,7 @@ test('the newest frames of many cameras stay within --max-latest-bytes: the stal
   for (const [i, id] of ids.entries()) {
     await sender.publishAsync(`picam/${id}/status`, 'online', { qos: 1 });
     for (const c of chunkFrame({ streamId: 1, seq: i, capturedAtUs: Date.now() * 1000, data: jpeg }, 64 * 1024)) await sender.publishAsync(`picam/${id}/frame`, c, { qos: 1 });
-    await eventually(async () => ((await v.counters(id))?.framesDelivered === 1 ? true : undefined), 10_000, `${id}'s frame`);
+    await waitFor(async () => ((await v.counters(id))?.framesDelivered === 1 ? true : undefined), 10_000, `${id}'s frame`);
     const api = (await (await fetch(`${v.url}/api/cameras`)).json()) as { viewer: { latestBytes: number } };
     assert.ok(api.viewer.latestBytes <= Math.max(1024 * 1024, jpeg.length), `newest frames held: ${api.viewer.latestBytes} bytes`);
   }
@@ -122,7 +122,7 @@ test('at most --max-pages page connections: one more is refused with 503 until o
   const closed = new Promise((resolve) => first.once('close', resolve));
   first.close();
   await closed;
-  const third = await eventually(async () => {
+  const third = await waitFor(async () => {
     const attempt = await open();
     return attempt instanceof WebSocket ? attempt : undefined;
   }, 5000, 'a place once a page closed');

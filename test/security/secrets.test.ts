@@ -6,10 +6,10 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { AGENT_CLI, VIEWER_CLI, eventually, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
-import { startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
+import { spawnAgent, spawnViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // Passwords and keys must never show: not in log lines (even at debug level), not in stats or info, not
 // in error messages, not on the command line that `ps` shows.
@@ -37,7 +37,7 @@ test('secrets never appear in logs, stats, info, errors, the page API or ps outp
 
   const processes: Array<[string, RunningProcess]> = [];
   // Password from PICAM_PASSWORD, over TLS with a client certificate and key.
-  processes.push(['agent (PICAM_PASSWORD, TLS client key)', startAgent(sb.clientCertUrl, 'garden', dir, 5,
+  processes.push(['agent (PICAM_PASSWORD, TLS client key)', spawnAgent(sb.clientCertUrl, 'garden', dir, 5,
     ['--ca-file', sb.pki.ca, '--cert-file', sb.pki.clientCert, '--key-file', sb.pki.clientKey, '--log-level', 'debug'],
     { PICAM_USERNAME: 'garden', PICAM_PASSWORD: sb.passwords.garden })]);
   // User and password inside a broker URL given by the environment.
@@ -45,14 +45,14 @@ test('secrets never appear in logs, stats, info, errors, the page API or ps outp
     { PICAM_BROKER: `mqtt://porch:${sb.passwords.porch}@127.0.0.1:${port}` })]);
   // A wrong password from a config file: refused, with errors logged over and over.
   processes.push(['agent (wrong password in the config file)', runNode(AGENT_CLI, ['--config', configFile, '--broker', sb.url, '--camera-id', 'garden', '--source', `file:${dir}`, '--log-level', 'debug'])]);
-  const viewer = await startViewer(sb.url, ['--username', 'viewer', '--log-level', 'debug'], { PICAM_VIEWER_PASSWORD: sb.passwords.viewer });
+  const viewer = await spawnViewer(sb.url, ['--username', 'viewer', '--log-level', 'debug'], { PICAM_VIEWER_PASSWORD: sb.passwords.viewer });
   processes.push(['viewer (PICAM_VIEWER_PASSWORD)', viewer.process]);
   for (const [, p] of processes) cleanup.push(() => p.stop('SIGKILL'));
 
   await processes[0]![1].waitFor(/first frame published/);
   await processes[1]![1].waitFor(/first frame published/);
   await processes[2]![1].waitFor(/broker connection problem .*Not authorized/);
-  await eventually(() => (monitor.seen.filter((m) => m.topic.endsWith('/stats')).length >= 2 ? true : undefined), 10_000, 'stats from both agents');
+  await waitFor(() => (monitor.seen.filter((m) => m.topic.endsWith('/stats')).length >= 2 ? true : undefined), 10_000, 'stats from both agents');
   await sleep(1200);
 
   // What `ps` shows, and each process's own command line.

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { VIEWER_CLI, eventually, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
+import { VIEWER_CLI, waitFor, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
-import { checkSavedFrames, startAgent, startViewer, stopWithin } from '../helpers/stream-rig.js';
+import { checkSavedFrames, spawnAgent, spawnViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // TLS against the documented mosquitto configuration: certificates and host names are always verified,
 // and every way it can go wrong ends in a log line that says what to fix, never in a silent fallback.
@@ -18,7 +18,7 @@ before(async () => {
 after(async () => { for (const c of cleanup.reverse()) await c().catch(() => undefined); await sb?.stop(); });
 
 function agent(broker: string, cameraId: 'garden' | 'porch', args: string[]): RunningProcess {
-  const p = startAgent(broker, cameraId, source.dir, 10, ['--username', cameraId, '--chunk-size', '4096', ...args], { PICAM_PASSWORD: sb.passwords[cameraId] });
+  const p = spawnAgent(broker, cameraId, source.dir, 10, ['--username', cameraId, '--chunk-size', '4096', ...args], { PICAM_PASSWORD: sb.passwords[cameraId] });
   cleanup.push(() => p.stop('SIGKILL'));
   return p;
 }
@@ -33,11 +33,11 @@ async function refusedWith(p: RunningProcess, pattern: RegExp): Promise<string> 
 }
 
 test('mqtts:// with caFile: agent and viewer connect with verified certificates (by IP and by host name) and stream intact frames', async () => {
-  const viewer = await startViewer(sb.tlsUrl.replace('127.0.0.1', 'localhost'), ['--ca-file', sb.pki.ca, '--username', 'viewer'], { PICAM_VIEWER_PASSWORD: sb.passwords.viewer });
+  const viewer = await spawnViewer(sb.tlsUrl.replace('127.0.0.1', 'localhost'), ['--ca-file', sb.pki.ca, '--username', 'viewer'], { PICAM_VIEWER_PASSWORD: sb.passwords.viewer });
   cleanup.push(() => viewer.process.stop('SIGKILL'));
   const garden = agent(sb.tlsUrl, 'garden', ['--ca-file', sb.pki.ca]);
   await garden.waitFor(/first frame published/);
-  await eventually(async () => ((await viewer.counters('garden'))?.framesDelivered ?? 0) >= 10 || undefined, 15_000, '10 frames over TLS');
+  await waitFor(async () => ((await viewer.counters('garden'))?.framesDelivered ?? 0) >= 10 || undefined, 15_000, '10 frames over TLS');
   assert.equal(await stopWithin(garden), 0);
   assert.equal(await stopWithin(viewer.process), 0);
   const saved = checkSavedFrames(viewer.saveDir, 'garden', source.frames);

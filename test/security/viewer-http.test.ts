@@ -20,7 +20,7 @@ after(async () => {
   await broker.stop();
 });
 
-async function startViewer(listenHost: string, extra: string[] = []): Promise<{ process: RunningProcess; port: number }> {
+async function spawnViewerOn(listenHost: string, extra: string[] = []): Promise<{ process: RunningProcess; port: number }> {
   const port = await freePort();
   const bracketed = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
   const viewer = runNode(VIEWER_CLI, ['--broker', broker.url, '--listen', `${bracketed}:${port}`, ...extra]);
@@ -33,7 +33,7 @@ const stillRunning = (viewer: RunningProcess): void =>
   assert.equal(viewer.child.exitCode, null, `the viewer is still running; its output:\n${viewer.output().slice(-2000)}`);
 
 test('malformed request targets get 400 and the viewer carries on (issue 16, item 1)', async () => {
-  const { process: viewer, port } = await startViewer('127.0.0.1');
+  const { process: viewer, port } = await spawnViewerOn('127.0.0.1');
   const cases: Array<[method: string, target: string]> = [
     ['GET', '//'],
     ['GET', '//example.com/x'],
@@ -56,7 +56,7 @@ test('malformed request targets get 400 and the viewer carries on (issue 16, ite
 
 test('a page in another local origin cannot stop the viewer with <img src="//">', async () => {
   // What a browser sends for the issue's <img>: the same target, with a foreign Origin-less image request.
-  const { process: viewer, port } = await startViewer('127.0.0.1');
+  const { process: viewer, port } = await spawnViewerOn('127.0.0.1');
   const answer = await rawGet(port, '//', { accept: 'image/avif,image/webp,*/*', referer: 'http://127.0.0.9:8000/' });
   assert.equal(answer.status, 400);
   assert.equal((await rawGet(port, '/api/cameras')).status, 200);
@@ -64,7 +64,7 @@ test('a page in another local origin cannot stop the viewer with <img src="//">'
 });
 
 test('shared on the network (--listen 0.0.0.0), only this computer\'s names and --allow-host are answered (issue 16, item 6)', async () => {
-  const { process: viewer, port } = await startViewer('0.0.0.0', ['--allow-host', 'viewer.example.test']);
+  const { process: viewer, port } = await spawnViewerOn('0.0.0.0', ['--allow-host', 'viewer.example.test']);
   await viewer.waitFor(/reachable from other computers/);
   const withHost = (host: string, path = '/api/cameras') => rawGet(port, path, { host: `${host}:${port}` });
   for (const own of ['127.0.0.1', 'localhost', os.hostname(), 'viewer.example.test', 'VIEWER.example.test.']) {
@@ -96,7 +96,7 @@ test('shared on the network (--listen 0.0.0.0), only this computer\'s names and 
 
 test('every loopback address counts as loopback: --listen 127.0.0.2 and [::1] answer only loopback names', async () => {
   for (const listen of ['127.0.0.2', '::1']) {
-    const { process: viewer, port } = await startViewer(listen);
+    const { process: viewer, port } = await spawnViewerOn(listen);
     const own = listen.includes(':') ? `[${listen}]` : listen;
     const get = (host: string) => rawRequest(port, `GET /api/cameras HTTP/1.1\r\nhost: ${host}:${port}\r\nconnection: close\r\n\r\n`, { host: listen });
     assert.equal((await get(own)).status, 200, `Host ${own}`);
@@ -109,7 +109,7 @@ test('every loopback address counts as loopback: --listen 127.0.0.2 and [::1] an
 });
 
 test('no other page may frame the viewer: every answer forbids it, with a tight CSP (issue 16, item 8)', async () => {
-  const { port } = await startViewer('127.0.0.1');
+  const { port } = await spawnViewerOn('127.0.0.1');
   for (const path of ['/', '/app.js', '/style.css', '/api/cameras', '/api/cameras/none/latest.jpg', '/nothing', '//']) {
     const answer = await rawGet(port, path);
     const csp = answer.headers.get('content-security-policy') ?? '';

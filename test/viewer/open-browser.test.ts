@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { browserCommand, browsableHost, UnsafeUrlError } from '../../viewer/open-browser.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
 import { freePort } from '../helpers/mosquitto.js';
-import { VIEWER_CLI, eventually, runNode } from '../helpers/processes.js';
+import { VIEWER_CLI, waitFor, runNode } from '../helpers/processes.js';
 
 /** Pids whose command line mentions `text` (Linux /proc), to see the browser we caused has exited. */
 function pidsMentioning(text: string): number[] {
@@ -50,7 +50,7 @@ test('--open on Linux runs the real xdg-open, which starts the browser named in 
     await viewer.waitFor(/page connected pages=1/, 20_000);
     await viewer.waitFor(/page closed pages=0/, 20_000);
     // The browser exits by itself after --dump-dom; wait for that so no process outlives the test.
-    await eventually(() => (pidsMentioning(profile).length === 0 ? true : undefined), 15_000, 'the browser to exit');
+    await waitFor(() => (pidsMentioning(profile).length === 0 ? true : undefined), 15_000, 'the browser to exit');
   } finally {
     assert.equal(await viewer.stop('SIGTERM'), 0, viewer.output());
   }

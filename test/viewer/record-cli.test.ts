@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
-import { AGENT_CLI, VIEWER_CLI, eventually, runNode, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
 
 // picam-viewer --record DIR: records from the start, rotates by time, and every file plays in ffmpeg.
 
@@ -32,7 +32,7 @@ test('--record DIR records every camera from the start into rotating files that 
   const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'porch', '--source', 'synthetic', '--fps', '8', '--width', '160', '--height', '120']);
   running.push(agent);
   const recDir = path.join(dir, 'rec');
-  await eventually(() => (fs.readdirSync(recDir).filter((f) => f.endsWith('.mjpeg')).length >= 3 ? true : undefined), 20_000, 'three recording files');
+  await waitFor(() => (fs.readdirSync(recDir).filter((f) => f.endsWith('.mjpeg')).length >= 3 ? true : undefined), 20_000, 'three recording files');
   assert.equal(await viewer.stop('SIGTERM'), 0, viewer.output());
   assert.match(viewer.output(), /recording stopped dir=.*framesWritten=\d+/);
   const files = fs.readdirSync(recDir).filter((f) => f.endsWith('.mjpeg')).sort();

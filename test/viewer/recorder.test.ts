@@ -10,7 +10,7 @@ import type { CameraState } from '../../viewer/camera-registry.js';
 import { RateMeter } from '../../viewer/rate-meter.js';
 import { Recorder, RecordingError } from '../../viewer/recorder.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { eventually } from '../helpers/processes.js';
+import { waitFor } from '../helpers/processes.js';
 
 // The recorder on real files: rotation, the index, what ffprobe makes of the files, and the two failures
 // a desktop meets (a folder that cannot be written, a disk that fills up).
@@ -57,7 +57,7 @@ test('frames go into MJPEG files rotated by size; each file decodes in ffprobe a
   await recorder.start(dir);
   for (let seq = 0; seq < 20; seq++) {
     recorder.write(camera, frame(seq), Date.now());
-    await eventually(() => (recorder.state().framesWritten > seq ? true : undefined), 5000, `frame ${seq} written`);
+    await waitFor(() => (recorder.state().framesWritten > seq ? true : undefined), 5000, `frame ${seq} written`);
   }
   await recorder.stop();
   await recorder.stop(); // idempotent
@@ -97,7 +97,7 @@ test('files are also rotated by time', async () => {
   await recorder.start(dir);
   for (let seq = 0; seq < 9; seq++) {
     recorder.write(camera, frame(seq), now);
-    await eventually(() => (recorder.state().framesWritten > seq ? true : undefined), 5000, `frame ${seq} written`);
+    await waitFor(() => (recorder.state().framesWritten > seq ? true : undefined), 5000, `frame ${seq} written`);
     now += 400; // frames at 0, 400, 800 | 1200, 1600, 2000 | 2400 ...: a new file every 1000 ms
   }
   await recorder.stop();
@@ -130,7 +130,7 @@ test('a disk that fills up stops the recording with "disk is full", and the inde
   await recorder.start(mountPoint);
   for (let seq = 0; seq < 200 && recorder.active; seq++) {
     recorder.write(camera, frame(seq), Date.now());
-    await eventually(() => (recorder.state().framesWritten > seq || !recorder.active ? true : undefined), 5000, 'frame written or failed');
+    await waitFor(() => (recorder.state().framesWritten > seq || !recorder.active ? true : undefined), 5000, 'frame written or failed');
   }
   await recorder.stop();
   const state = recorder.state();
