@@ -1,8 +1,8 @@
 import type { Logger } from '../common/logger.js';
 import type { ControlChanges } from '../protocol/control.js';
-import { cameraView } from './capture/camera-settings.js';
 import { APPLIES_ALL, type AdjustableSetting, type CameraApplies, type FrameSink, type FrameSource } from './capture/frame-source.js';
 import type { CaptureSettings } from './capture/registry.js';
+import type { ProcessingRequest } from './processing/processing-plan.js';
 
 /** Why a change was refused; nothing was changed. */
 export class ChangeRejected extends Error {
@@ -69,6 +69,11 @@ export class CameraControl {
     return this.source;
   }
 
+  /** What the processing step is asked to do to this camera's frames now (see processing-plan.ts). */
+  processingRequest(overlay: boolean): ProcessingRequest {
+    return { wanted: this.current, exact: this.exactSettings, overlay, applies: this.applies };
+  }
+
   /** Which settings can change at all: the camera's own, and what the processing step does to any frame. */
   get adjustable(): readonly AdjustableSetting[] {
     const own = this.cameraAdjustable;
@@ -108,7 +113,7 @@ export class CameraControl {
     if (wanted.length === 0) return { restarted: false, settings: this.current };
     const delta = Object.fromEntries(wanted) as Partial<CaptureSettings>;
     const next: CaptureSettings = { ...this.current, ...delta };
-    if (sameView(cameraView(this.source.kind, this.current), cameraView(this.source.kind, next))) {
+    if (sameView(this.seenBySource(this.current), this.seenBySource(next))) {
       // The camera program would be told nothing new: the processing step alone makes the change.
       this.current = next;
       this.logger.info('picture settings changed (processing step)', delta as Record<string, number | boolean>);
@@ -139,6 +144,10 @@ export class CameraControl {
     this.logger.info('camera restarted with new settings', delta as Record<string, number | boolean>);
     this.onChanged();
     return { restarted: true, settings: next };
+  }
+
+  private seenBySource(settings: CaptureSettings): Record<string, unknown> {
+    return this.source.settingsSeen?.(settings) ?? { ...settings };
   }
 
   private markExact(keys: string[]): void {

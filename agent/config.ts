@@ -10,7 +10,7 @@ import type { ExactSettings } from './camera-control.js';
 import { OVERLAY_POSITIONS, OVERLAY_TEMPLATE_HINT, OVERLAY_TEMPLATE_PATTERN } from './processing/overlay.js';
 import type { OverlaySettings } from './processing/frame-processor.js';
 import { MOTION_LIMITS, parseZones } from '../protocol/motion.js';
-import type { MotionOptions } from './features/motion.js';
+import type { MotionOptions } from './motion/motion-detector.js';
 
 export const AGENT_ENV_PREFIX = 'PICAM_';
 

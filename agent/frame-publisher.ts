@@ -119,11 +119,14 @@ export class FramePublisher {
     this.pacer = new SendPacer(this.estimator, { maxFramesInFlight: this.maxFramesInFlight });
   }
 
-  /** Takes a captured frame; returns its sequence number. Never blocks and never throws. Sequence numbers count every frame offered. */
+  /**
+   * Takes a frame (counted captured where it entered the pipeline); returns its sequence number. Never blocks
+   * and never throws. Every frame offered is later counted sent or dropped in the stream's counter. Sequence
+   * numbers count every frame offered.
+   */
   offer(frame: CapturedFrame): number {
     const seq = this.nextSeq;
     this.nextSeq = (this.nextSeq + 1) >>> 0;
-    this.stats.captured(frame.data.length);
     this.offeredFrames++;
     this.offeredBytes += frame.data.length;
     if (this.stopped || !this.link.connected) {
@@ -134,6 +137,11 @@ export class FramePublisher {
     this.waiting = { frame, seq, held: this.waiting !== undefined };
     this.pump();
     return seq;
+  }
+
+  /** Frames offered and not yet counted sent or dropped: the one waiting and those in flight. */
+  get holding(): number {
+    return (this.waiting ? 1 : 0) + this.inFlight.length;
   }
 
   /** Resolves once no frame waits to go: a frame offered then would not replace one (for a sender that can wait). */

@@ -1,20 +1,28 @@
 import type { CameraStats } from '../protocol/messages.js';
 
 /**
- * offline: no broker; busy: the link had a frame in flight and a newer one replaced this; too-large: over the
- * broker's packet limit; processing-busy: the processing step was still on an earlier frame; bad-frame: the
- * processing step could not decode the camera's frame.
+ * Why a captured frame was not sent, one reason per pipeline stage that can drop it (agent/pipeline.ts):
+ * rate-limit: adaptive quality's frame-rate limit let it pass by (the camera runs faster than frames go out);
+ * processing-busy: the processing step was still on an earlier frame; bad-frame: the processing step could not
+ * decode the camera's frame; offline: no broker, or the agent was stopping; busy: the link had a frame in
+ * flight and a newer one replaced this; too-large: over the broker's packet limit.
  */
-export type DropReason = 'offline' | 'busy' | 'too-large' | 'processing-busy' | 'bad-frame';
+export const DROP_REASONS = ['offline', 'busy', 'too-large', 'processing-busy', 'bad-frame', 'rate-limit'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
 
-/** Counters of the outgoing stream, and the rates derived from them between two snapshots. */
+/**
+ * The one counter of the outgoing stream: every frame the camera gives is counted `captured` once, where it
+ * enters the pipeline, and later either `sent` or `dropped` with a reason by the stage that let it go. So
+ * captured = sent + dropped + pending at every instant, pending being the few frames inside the pipeline.
+ * Also the rates over a window that the stats document closes.
+ */
 export class StreamStats {
   framesCaptured = 0;
   framesSent = 0;
   chunksSent = 0;
   bytesSent = 0;
   bytesCaptured = 0;
-  readonly drops: Record<DropReason, number> = { offline: 0, busy: 0, 'too-large': 0, 'processing-busy': 0, 'bad-frame': 0 };
+  readonly drops = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
   private readonly startedAt: number;
   private windowStart: number;
   private windowFrames = 0;
@@ -50,13 +58,18 @@ export class StreamStats {
     return total;
   }
 
-  /** The frame rate of the last closed window (0 before the first snapshot). */
-  snapshotFps(): number {
+  /** Frames captured and neither sent nor dropped yet: inside the pipeline (processing, waiting, in flight). */
+  get framesPending(): number {
+    return this.framesCaptured - this.framesSent - this.framesDropped;
+  }
+
+  /** The frame rate of the last closed window (0 before the first window closed). */
+  lastWindowFps(): number {
     return this.lastFps;
   }
 
   /** Closes the current rate window (call once per stats interval) and returns the stats document. */
-  snapshot(extra: Record<string, unknown> = {}): CameraStats {
+  takeWindow(extra: Record<string, unknown> = {}): CameraStats {
     const now = this.now();
     const seconds = (now - this.windowStart) / 1000;
     if (seconds > 0) {

@@ -3,7 +3,7 @@ import { silentLogger } from '../common/logger.js';
 import { receiverSubscriptions } from '../protocol/topics.js';
 import { CameraRegistry } from '../viewer/camera-registry.js';
 import { viewerOptions } from '../viewer/config.js';
-import { FrameReceiver } from '../viewer/frame-receiver.js';
+import { MessageReceiver } from '../viewer/message-receiver.js';
 import { createPicamSender } from './picam-sender.js';
 
 /**
@@ -116,7 +116,7 @@ export function createDecoder(name: ContenderName, namespace: string): FrameDeco
       };
     case 'picam': {
       // The viewer's receiving path with the viewer's defaults: every topic of every camera under the prefix.
-      const receiver = new FrameReceiver(
+      const receiver = new MessageReceiver(
         new CameraRegistry(viewerOptions.maxCameras.default),
         { maxFrameBytes: viewerOptions.maxFrameBytes.default, frameTimeoutMs: viewerOptions.frameTimeout.default, maxSources: viewerOptions.maxCameras.default },
         silentLogger,

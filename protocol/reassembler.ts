@@ -62,7 +62,7 @@ export type PushResult =
   | { kind: 'rejected'; reason: ChunkRejection }
   | { kind: 'corrupt'; seq: number };
 
-interface Partial {
+interface PartialFrame {
   key: string;
   source: SourceState;
   header: ChunkHeader;
@@ -80,7 +80,7 @@ interface SourceState {
   name: string;
   streamId: number | undefined;
   lastDelivered: number | undefined;
-  partials: Map<number, Partial>;
+  partials: Map<number, PartialFrame>;
   counters: SourceCounters;
 }
 
@@ -112,7 +112,7 @@ export class Reassembler {
   private readonly now: () => number;
   private readonly sources = new Map<string, SourceState>();
   /** Every incomplete frame of every source, oldest first (Map keeps insertion order). */
-  private readonly pending = new Map<string, Partial>();
+  private readonly pending = new Map<string, PartialFrame>();
   private pendingBytes = 0;
   private heldBytes = 0;
   readonly rejections = new Map<ChunkRejection, number>();
@@ -257,13 +257,13 @@ export class Reassembler {
     return true;
   }
 
-  private startFrame(state: SourceState, header: ChunkHeader): Partial {
+  private startFrame(state: SourceState, header: ChunkHeader): PartialFrame {
     while (this.pendingBytes + charge(header) > this.maxPendingBytes && this.pending.size > 0) {
-      const oldest = this.pending.values().next().value as Partial;
+      const oldest = this.pending.values().next().value as PartialFrame;
       this.drop(oldest);
       oldest.source.counters.framesIncomplete++;
     }
-    const partial: Partial = {
+    const partial: PartialFrame = {
       key: `${header.seq}\u0000${state.name}`,
       source: state,
       header,
@@ -278,22 +278,22 @@ export class Reassembler {
     return partial;
   }
 
-  private oldestOf(state: SourceState): Partial | undefined {
-    let oldest: Partial | undefined;
+  private oldestOf(state: SourceState): PartialFrame | undefined {
+    let oldest: PartialFrame | undefined;
     for (const partial of state.partials.values()) {
       if (!oldest || isNewer(oldest.header.seq, partial.header.seq)) oldest = partial;
     }
     return oldest;
   }
 
-  private drop(partial: Partial): void {
+  private drop(partial: PartialFrame): void {
     if (!this.pending.delete(partial.key)) return;
     partial.source.partials.delete(partial.header.seq);
     this.pendingBytes -= charge(partial.header);
     this.heldBytes -= partial.bytesSeen;
   }
 
-  private finish(partial: Partial): PushResult {
+  private finish(partial: PartialFrame): PushResult {
     const { header, source } = partial;
     this.drop(partial);
     if (partial.bytesSeen !== header.frameLength || !tilesExactly(partial)) {
@@ -353,7 +353,7 @@ function charge(header: ChunkHeader): number {
 }
 
 /** The chunks, in index order, cover the frame once each with no gap or overlap (PROTOCOL.md §2.2). */
-function tilesExactly(partial: Partial): boolean {
+function tilesExactly(partial: PartialFrame): boolean {
   let end = 0;
   for (let index = 0; index < partial.header.count; index++) {
     const piece = partial.pieces.get(index);

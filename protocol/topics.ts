@@ -26,6 +26,13 @@ export function cameraTopic(prefix: string, cameraId: string, kind: TopicKind): 
   return `${prefix}/${cameraId}/${kind}`;
 }
 
+/** Every topic of one camera, by kind. */
+export type CameraTopics = Readonly<Record<TopicKind, string>>;
+
+export function cameraTopics(prefix: string, cameraId: string): CameraTopics {
+  return Object.fromEntries(TOPIC_KINDS.map((kind) => [kind, cameraTopic(prefix, cameraId, kind)])) as Record<TopicKind, string>;
+}
+
 export interface ParsedTopic {
   /** `<prefix>/<cameraId>`: identifies one camera across prefixes. */
   base: string;

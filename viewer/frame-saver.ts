@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Logger } from '../common/logger.js';
 import type { CompleteFrame } from '../protocol/reassembler.js';
 import type { CameraState } from './camera-registry.js';
-import { describeFsError, fileTimestamp } from './fs-errors.js';
+import { fileTimestamp } from './file-timestamp.js';
+import { describeFsError } from './fs-errors.js';
 
 /** A snapshot could not be written; the message names the file and the reason in plain words. */
 export class SaveError extends Error {

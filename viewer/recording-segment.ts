@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CompleteFrame } from '../protocol/reassembler.js';
-import { fileTimestamp } from './fs-errors.js';
+import { fileTimestamp } from './file-timestamp.js';
 
 export const INDEX_HEADER = 'frame,seq,captured_at_utc,captured_at_us,received_at_ms,offset,length\n';
 

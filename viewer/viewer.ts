@@ -8,7 +8,7 @@ import { receiverSubscriptions } from '../protocol/topics.js';
 import { CameraRegistry } from './camera-registry.js';
 import type { ViewerConfig } from './config.js';
 import { parseListen } from './config.js';
-import { FrameReceiver } from './frame-receiver.js';
+import { MessageReceiver } from './message-receiver.js';
 import { FrameSaver, SaveError } from './frame-saver.js';
 import { isLoopbackHost } from './host-allow-list.js';
 import { browsableHost } from './open-browser.js';
@@ -39,7 +39,7 @@ export interface ViewerDeps {
 /** The viewer's composition root: MQTT → receiver → (page server, saver). Starts in order, stops in reverse. */
 export class Viewer {
   readonly registry: CameraRegistry;
-  readonly receiver: FrameReceiver;
+  readonly receiver: MessageReceiver;
   readonly saver: FrameSaver | undefined;
   /** Where the page's snapshots go: --media-dir, else --save-dir. */
   private readonly snapshotSaver: FrameSaver | undefined;
@@ -57,7 +57,7 @@ export class Viewer {
   constructor(private readonly deps: ViewerDeps) {
     const { config, logger } = deps;
     this.registry = new CameraRegistry(config.maxCameras);
-    this.receiver = new FrameReceiver(
+    this.receiver = new MessageReceiver(
       this.registry,
       { maxFrameBytes: config.maxFrameBytes, frameTimeoutMs: config.frameTimeout, maxSources: config.maxCameras, maxLatestBytes: config.maxLatestBytes },
       logger.child('receiver'),

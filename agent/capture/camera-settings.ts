@@ -1,5 +1,4 @@
 import { ConfigError } from '../../common/options.js';
-import { APPLIES_ALL, type CameraApplies } from './frame-source.js';
 
 /**
  * What a user sets about the picture, and how each backend's program is told. This file is the one place that
@@ -97,10 +96,6 @@ export function rpicamArgs(s: CameraSettings): string[] {
   }
   args.push('-o', '-');
   return args;
-}
-
-export function rpicamApplies(s: CameraSettings): CameraApplies {
-  return { ...APPLIES_ALL, rotation: s.rotation === 0 || s.rotation === 180 };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -237,24 +232,18 @@ export function ffmpegV4l2Plan(s: CameraSettings, input: V4l2Input, wanted: V4l2
   return { args, mode, ignored };
 }
 
-/** What ffmpeg applies in each mode: passthrough keeps the camera's own JPEG quality. */
-export function v4l2Applies(mode: V4l2Mode): CameraApplies {
-  return { ...APPLIES_ALL, quality: mode.kind === 'encode' };
+
+export interface FrameSize {
+  width: number;
+  height: number;
 }
 
-/**
- * The part of the settings that reaches the camera program of `kind`: two settings with equal views need no
- * camera restart (what differs is the processing step's job).
- */
-export function cameraView(kind: string, s: CameraSettings): Record<string, unknown> {
-  switch (kind) {
-    case 'rpicam': return { ...s, rotation: s.rotation === 180 ? 180 : 0 };
-    case 'file': return { fps: s.fps };
-    default: return { ...s };
-  }
+/** A picture's size once turned by `rotation`: the one place the rule "90 and 270 swap width and height" is written. */
+export function rotateSize(size: FrameSize, rotation: Rotation): FrameSize {
+  return rotation === 90 || rotation === 270 ? { width: size.height, height: size.width } : { width: size.width, height: size.height };
 }
 
-/** Frame size after rotation (90/270 swap width and height). */
-export function outputSize(s: CameraSettings): { width: number; height: number } {
-  return s.rotation === 90 || s.rotation === 270 ? { width: s.height, height: s.width } : { width: s.width, height: s.height };
+/** The size of the frames the settings ask for: their width and height, turned by their rotation. */
+export function settingsFrameSize(s: Pick<CameraSettings, 'width' | 'height' | 'rotation'>): FrameSize {
+  return rotateSize(s, s.rotation);
 }

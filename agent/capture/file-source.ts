@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Logger } from '../../common/logger.js';
+import type { CameraSettings } from './camera-settings.js';
 import { APPLIES_NONE, nowUs, type FrameSink, type FrameSource } from './frame-source.js';
 import { FrameTimer } from './frame-timer.js';
 
@@ -54,6 +55,11 @@ export class FileSource implements FrameSource {
   readonly adjustable = ['fps'] as const;
   /** The files are what they are: size, quality and orientation are the processing step's, when asked for. */
   readonly applies = APPLIES_NONE;
+
+  /** Only the pace reaches a file replay: its bytes are fixed. */
+  settingsSeen(settings: CameraSettings): Partial<CameraSettings> {
+    return { fps: settings.fps };
+  }
   width = 0;
   height = 0;
   private readonly timer: FrameTimer;

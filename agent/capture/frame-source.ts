@@ -1,3 +1,5 @@
+import type { CameraSettings } from './camera-settings.js';
+
 /**
  * The seam between cameras and the rest of the agent. A source gives whole JPEG frames; it knows nothing
  * of chunks, topics or MQTT. Every backend (synthetic, file, rpicam, raspistill, v4l2) implements this.
@@ -41,6 +43,11 @@ export interface FrameSource {
    * the agent then restarts it with the new settings.
    */
   update?(changes: Partial<Record<AdjustableSetting, number | boolean>>): boolean;
+  /**
+   * The part of the settings that reaches this camera (its program's flags, a file's pace): two settings with
+   * equal parts need no camera change, what differs is the processing step's job. Absent means all of them.
+   */
+  settingsSeen?(settings: CameraSettings): Partial<CameraSettings>;
   /** Starts producing frames into the sink. Resolves once the source is running; rejects if it cannot start. */
   start(sink: FrameSink): Promise<void>;
   /** Stops producing frames and releases every resource (child processes, timers, files). Idempotent. */

@@ -1,4 +1,5 @@
 import type { Logger } from '../../common/logger.js';
+import type { CameraSettings } from './camera-settings.js';
 import { nowUs, type CameraApplies, type FrameSink, type FrameSource } from './frame-source.js';
 import { MjpegSplitter, type MjpegSplitterStats } from './mjpeg-splitter.js';
 import { SupervisedProcess, type SupervisedProcessOptions } from './supervised-process.js';
@@ -31,6 +32,8 @@ export interface ProcessFrameSourceOptions {
   logger: Logger;
   /** What the program applies of the wanted settings, as far as known before it is prepared. */
   applies: CameraApplies;
+  /** The part of the settings the program is told (FrameSource.settingsSeen); absent: all of them. */
+  settingsSeen?: (settings: CameraSettings) => Partial<CameraSettings>;
   /** Works out the command line when the source starts (may probe the system). */
   prepare: () => Promise<ProgramLaunch>;
   supervision: SupervisionSettings;
@@ -66,6 +69,10 @@ export class ProcessFrameSource implements FrameSource {
 
   get applies(): CameraApplies {
     return this.launched?.applies ?? this.options.applies;
+  }
+
+  settingsSeen(settings: CameraSettings): Partial<CameraSettings> {
+    return this.options.settingsSeen?.(settings) ?? { ...settings };
   }
 
   /** Pid of the camera program while it runs (for diagnostics and tests). */

@@ -1,7 +1,7 @@
 import { Raspistill, type ICameraOptions, type IRaspistillExecutor } from 'node-raspistill';
 import type { Logger } from '../../common/logger.js';
 import { CameraProcessError } from './capture-errors.js';
-import { outputSize, raspistillPlan, type CameraSettings } from './camera-settings.js';
+import { settingsFrameSize, raspistillPlan, type CameraSettings } from './camera-settings.js';
 import type { FrameSink, FrameSource } from './frame-source.js';
 import { MjpegSplitter } from './mjpeg-splitter.js';
 import { MonotonicStamp, type SupervisionSettings } from './process-frame-source.js';
@@ -119,7 +119,7 @@ export class RaspistillSource implements FrameSource {
     this.extraArgs = plan.extraArgs;
     this.logger = logger;
     this.options = options;
-    ({ width: this.width, height: this.height } = outputSize(settings));
+    ({ width: this.width, height: this.height } = settingsFrameSize(settings));
   }
 
   get pid(): number | undefined {

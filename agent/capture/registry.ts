@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/logger.js';
 import { ConfigError } from '../../common/options.js';
 import { detectCamera, type DetectedSource } from './auto-detect.js';
-import { outputSize, type CameraSettings } from './camera-settings.js';
+import { settingsFrameSize, type CameraSettings } from './camera-settings.js';
 import type { DeathGuardKind } from './death-guard.js';
 import type { AdjustableSetting, CameraApplies, FrameSink, FrameSource } from './frame-source.js';
 import type { SupervisionSettings } from './process-frame-source.js';
@@ -99,11 +99,11 @@ export class AutoSource implements FrameSource {
   }
 
   get width(): number {
-    return this.chosen?.width ?? outputSize(this.settings).width;
+    return this.chosen?.width ?? settingsFrameSize(this.settings).width;
   }
 
   get height(): number {
-    return this.chosen?.height ?? outputSize(this.settings).height;
+    return this.chosen?.height ?? settingsFrameSize(this.settings).height;
   }
 
   get applies(): CameraApplies | undefined {
@@ -112,6 +112,10 @@ export class AutoSource implements FrameSource {
 
   get adjustable(): readonly AdjustableSetting[] | undefined {
     return this.chosen?.adjustable;
+  }
+
+  settingsSeen(settings: CameraSettings): Partial<CameraSettings> {
+    return this.chosen?.settingsSeen?.(settings) ?? { ...settings };
   }
 
   /** The source auto-detection picked (after start). */

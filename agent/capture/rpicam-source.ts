@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.js';
 import { CameraProcessError } from './capture-errors.js';
-import { outputSize, rpicamApplies, rpicamArgs, type CameraSettings } from './camera-settings.js';
+import { settingsFrameSize, rpicamArgs, type CameraSettings } from './camera-settings.js';
+import { APPLIES_ALL, type CameraApplies } from './frame-source.js';
 import { findFirstExecutable } from './find-executable.js';
 import { ProcessFrameSource, type SupervisionSettings } from './process-frame-source.js';
 
@@ -20,12 +21,13 @@ export function createRpicamSource(settings: CameraSettings, logger: Logger, opt
   const frameMs = 1000 / settings.fps;
   const applies = rpicamApplies(settings);
   // Frames leave rpicam-vid unrotated when the agent does the rotation.
-  const { width, height } = applies.rotation ? outputSize(settings) : settings;
+  const { width, height } = applies.rotation ? settingsFrameSize(settings) : settings;
   return new ProcessFrameSource({
     kind: 'rpicam',
     width,
     height,
     applies,
+    settingsSeen: rpicamSettingsSeen,
     logger,
     supervision: {
       // Camera start-up (sensor mode switch, AGC/AWB settling) takes a second or two on a Pi.
@@ -44,4 +46,14 @@ export function createRpicamSource(settings: CameraSettings, logger: Logger, opt
       return { name: found.name, command: found.path, args };
     },
   });
+}
+
+/** What rpicam-vid does itself: everything but a rotation of 90 or 270 (it turns by 180 only). */
+function rpicamApplies(s: CameraSettings): CameraApplies {
+  return { ...APPLIES_ALL, rotation: s.rotation === 0 || s.rotation === 180 };
+}
+
+/** What rpicam-vid is told of the settings: all but a rotation of 90 or 270, which the processing step does. */
+function rpicamSettingsSeen(s: CameraSettings): Partial<CameraSettings> {
+  return { ...s, rotation: s.rotation === 180 ? 180 : 0 };
 }

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from '../../common/logger.js';
 import { CameraProcessError, NoCameraError } from './capture-errors.js';
-import { ffmpegV4l2Plan, outputSize, v4l2Applies, type CameraSettings, type V4l2Input, type V4l2Mode } from './camera-settings.js';
+import { ffmpegV4l2Plan, settingsFrameSize, type CameraSettings, type V4l2Input, type V4l2Mode } from './camera-settings.js';
+import { APPLIES_ALL, type CameraApplies } from './frame-source.js';
 import { ProcessFrameSource, type SupervisionSettings } from './process-frame-source.js';
 import { checkDeviceAccess, listV4l2Devices, SYSTEM_V4L2_PATHS, type V4l2Paths } from './v4l2-devices.js';
 
@@ -65,7 +66,7 @@ export function createV4l2Source(settings: CameraSettings, logger: Logger, optio
   // Validate the settings now (configuration time) with a placeholder input.
   ffmpegV4l2Plan(settings, options.input ?? { kind: 'device', path: '/dev/video0' }, wanted === 'auto' ? { kind: 'passthrough' } : wanted);
   const frameMs = 1000 / settings.fps;
-  const { width, height } = outputSize(settings);
+  const { width, height } = settingsFrameSize(settings);
   const ffmpeg = options.ffmpeg ?? 'ffmpeg';
   return new ProcessFrameSource({
     kind: 'v4l2',
@@ -103,4 +104,9 @@ export function createV4l2Source(settings: CameraSettings, logger: Logger, optio
       return { name: 'ffmpeg', command: ffmpeg, args: plan.args, applies: v4l2Applies(plan.mode) };
     },
   });
+}
+
+/** What ffmpeg applies in each mode: passthrough keeps the camera's own JPEG quality. */
+function v4l2Applies(mode: V4l2Mode): CameraApplies {
+  return { ...APPLIES_ALL, quality: mode.kind === 'encode' };
 }

@@ -1,9 +1,11 @@
 import sharp from 'sharp';
 import type { Logger } from '../../common/logger.js';
+import { settingsFrameSize } from '../capture/camera-settings.js';
 import type { CapturedFrame } from '../capture/frame-source.js';
+import type { DropReason } from '../stream-stats.js';
 import { readJpegSize, type JpegSize } from './jpeg-size.js';
 import { blendOverlay, OverlayRenderer, overlayText, type OverlayPosition } from './overlay.js';
-import { describePlan, needsWork, outputSizeOf, planProcessing, type ProcessingPlan, type ProcessingRequest } from './processing-plan.js';
+import { describePlan, needsWork, processedSize, planProcessing, type ProcessingPlan, type ProcessingRequest } from './processing-plan.js';
 
 export interface OverlaySettings {
   /** Template with {id}, {date}, {time}; see overlay.ts. */
@@ -12,7 +14,8 @@ export interface OverlaySettings {
   position: OverlayPosition;
 }
 
-export type ProcessingDrop = 'processing-busy' | 'bad-frame';
+/** Why the processing step let a frame go: busy with an earlier one, undecodable, or stopped (the agent is going offline). */
+export type ProcessingDrop = Extract<DropReason, 'processing-busy' | 'bad-frame' | 'offline'>;
 
 export interface FrameProcessorOptions {
   /** The current request, read for every frame, so new settings or a new source apply from the next frame. */
@@ -46,6 +49,8 @@ const FAILURE_LOG_INTERVAL_MS = 10_000;
 export class FrameProcessor {
   private busy: Promise<void> | undefined;
   private waiting: Job | undefined;
+  /** The frame being processed, until it is handed on or dropped. */
+  private inProcess: CapturedFrame | undefined;
   private stopped = false;
   private readonly overlay: OverlayRenderer | undefined;
   private lastSteps: string | undefined;
@@ -67,7 +72,7 @@ export class FrameProcessor {
 
   /** Takes a frame from the camera. Never throws and never blocks. */
   offer(frame: CapturedFrame): void {
-    if (this.stopped) return;
+    if (this.stopped) return this.options.onDrop('offline', frame);
     const request = this.options.request();
     const plan = planProcessing(request);
     const size = readJpegSize(frame.data);
@@ -87,6 +92,11 @@ export class FrameProcessor {
     this.launch(job);
   }
 
+  /** Frames taken and not yet handed on or dropped: the one being processed and the one waiting. */
+  get holding(): number {
+    return (this.inProcess ? 1 : 0) + (this.waiting ? 1 : 0);
+  }
+
   /** Frames processed and the mean time per frame since the last call (for the stats message). */
   takeWindow(): { frames: number; meanMs: number } {
     const { frames, ms } = this.window;
@@ -94,7 +104,7 @@ export class FrameProcessor {
     return { frames, meanMs: frames > 0 ? Math.round((ms / frames) * 10) / 10 : 0 };
   }
 
-  /** Stops taking frames and waits for the one being processed (it is not sent on). Idempotent. */
+  /** Stops taking frames and waits for the one being processed (it is not sent on: dropped as offline). Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.waiting) { this.options.onDrop('processing-busy', this.waiting.frame); this.waiting = undefined; }
@@ -102,6 +112,7 @@ export class FrameProcessor {
   }
 
   private launch(job: Job): void {
+    this.inProcess = job.frame;
     this.busy = this.run(job).finally(() => {
       this.busy = undefined;
       const next = this.waiting;
@@ -119,8 +130,11 @@ export class FrameProcessor {
       this.framesProcessed++;
       this.window.frames++;
       this.window.ms += performance.now() - started;
-      if (!this.stopped) this.emit({ data, capturedAtUs: frame.capturedAtUs }, out);
+      this.inProcess = undefined;
+      if (this.stopped) this.options.onDrop('offline', frame);
+      else this.emit({ data, capturedAtUs: frame.capturedAtUs }, out);
     } catch (error) {
+      this.inProcess = undefined;
       this.options.onDrop('bad-frame', frame);
       this.failures.count++;
       const now = performance.now();
@@ -148,7 +162,7 @@ export class FrameProcessor {
     if (plan.hflip) image = image.flop();
     if (plan.vflip) image = image.flip();
     if (plan.rotate !== 0) image = image.rotate(plan.rotate);
-    const out = outputSizeOf(plan, size);
+    const out = processedSize(plan, size);
     if (plan.size) image = image.resize(plan.size.width, plan.size.height, { fit: 'cover' });
     if (this.overlay && this.options.overlay) {
       const { template, cameraId } = this.options.overlay;
@@ -172,8 +186,7 @@ export class FrameProcessor {
 
   private checkCameraSize({ wanted, applies, exact }: ProcessingRequest, size: JpegSize | undefined): void {
     if (!size || !applies.size || exact.size) return;
-    const turned = wanted.rotation === 90 || wanted.rotation === 270;
-    const asked = turned ? { width: wanted.height, height: wanted.width } : wanted;
+    const asked = settingsFrameSize(wanted);
     const key = `${size.width}x${size.height}`;
     // Bounded: a camera spewing broken headers must not grow memory one warning at a time.
     if ((size.width === asked.width && size.height === asked.height) || this.sizeWarnings.has(key) || this.sizeWarnings.size >= 16) return;

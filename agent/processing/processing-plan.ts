@@ -1,4 +1,4 @@
-import type { CameraSettings, Rotation } from '../capture/camera-settings.js';
+import { rotateSize, settingsFrameSize, type CameraSettings, type Rotation } from '../capture/camera-settings.js';
 import type { CameraApplies } from '../capture/frame-source.js';
 import type { JpegSize } from './jpeg-size.js';
 
@@ -43,12 +43,11 @@ export interface ProcessingPlan {
 
 export function planProcessing(request: ProcessingRequest): ProcessingPlan {
   const { wanted, exact, applies } = request;
-  const turned = wanted.rotation === 90 || wanted.rotation === 270;
   return {
     rotate: applies.rotation ? 0 : wanted.rotation,
     vflip: !applies.flips && wanted.vflip,
     hflip: !applies.flips && wanted.hflip,
-    size: exact.size ? (turned ? { width: wanted.height, height: wanted.width } : { width: wanted.width, height: wanted.height }) : undefined,
+    size: exact.size ? settingsFrameSize(wanted) : undefined,
     requantise: exact.quality && !applies.quality,
     overlay: request.overlay,
     quality: wanted.quality,
@@ -57,11 +56,11 @@ export function planProcessing(request: ProcessingRequest): ProcessingPlan {
 
 /** Size of a frame after the plan's rotation (before any resize). */
 export function rotatedSize(plan: ProcessingPlan, frame: JpegSize): JpegSize {
-  return plan.rotate === 90 || plan.rotate === 270 ? { width: frame.height, height: frame.width } : frame;
+  return rotateSize(frame, plan.rotate);
 }
 
-/** The size frames leave the agent at, given the size they arrive at. */
-export function outputSizeOf(plan: ProcessingPlan, frame: JpegSize): JpegSize {
+/** The size frames leave the processing step at, given the size they arrive at. */
+export function processedSize(plan: ProcessingPlan, frame: JpegSize): JpegSize {
   return plan.size ?? rotatedSize(plan, frame);
 }
 

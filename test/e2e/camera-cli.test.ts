@@ -8,7 +8,7 @@ import { MqttConnection } from '../../common/mqtt-connection.js';
 import { readJpegSize } from '../../agent/processing/jpeg-size.js';
 import { receiverSubscriptions } from '../../protocol/topics.js';
 import { CameraRegistry } from '../../viewer/camera-registry.js';
-import { FrameReceiver } from '../../viewer/frame-receiver.js';
+import { MessageReceiver } from '../../viewer/message-receiver.js';
 import { qscaleFor } from '../fixtures/standins/standin-common.js';
 import { ffmpegFrames } from '../helpers/jpeg-tools.js';
 import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
@@ -23,9 +23,9 @@ let broker: RunningBroker | undefined;
 after(async () => broker?.stop());
 
 /** A receiver on the test broker, as the viewer has one: every reassembled frame of any camera, in `frames`. */
-async function receive(clientId: string): Promise<{ receiver: FrameReceiver; frames: Buffer[]; rx: MqttConnection }> {
+async function receive(clientId: string): Promise<{ receiver: MessageReceiver; frames: Buffer[]; rx: MqttConnection }> {
   broker ??= await startMosquitto();
-  const receiver = new FrameReceiver(new CameraRegistry(4), {}, silentLogger);
+  const receiver = new MessageReceiver(new CameraRegistry(4), {}, silentLogger);
   const frames: Buffer[] = [];
   receiver.onFrame((_camera, frame) => frames.push(frame.data));
   const rx: MqttConnection = new MqttConnection(

@@ -59,6 +59,6 @@ test('adapts down under a slow link, keeps frames intact, and recovers when the 
   assert.equal(agent.camera.settings.quality, 90);
   assert.equal(agent.camera.settings.fps, 15);
   assert.equal(agent.info().fps, 15);
-  const stats = agent.stats.snapshot();
+  const stats = agent.stats.takeWindow();
   assert.ok(stats.framesDropped > 0, 'the slow link showed up as dropped frames');
 });

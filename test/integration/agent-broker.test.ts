@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { silentLogger } from '../../common/logger.js';
 import { MqttConnection } from '../../common/mqtt-connection.js';
 import { CameraRegistry } from '../../viewer/camera-registry.js';
-import { FrameReceiver } from '../../viewer/frame-receiver.js';
+import { MessageReceiver } from '../../viewer/message-receiver.js';
 import { receiverSubscriptions } from '../../protocol/topics.js';
 import { startAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
@@ -17,7 +17,7 @@ const brokers: RunningBroker[] = [];
 after(async () => { for (const b of brokers) await b.stop(); });
 
 async function receiverOn(url: string, version: 4 | 5, options: { maxFrameBytes?: number } = {}) {
-  const receiver = new FrameReceiver(new CameraRegistry(16), options, silentLogger);
+  const receiver = new MessageReceiver(new CameraRegistry(16), options, silentLogger);
   const frames: Buffer[] = [];
   receiver.onFrame((_camera, frame) => frames.push(frame.data));
   const connection: MqttConnection = new MqttConnection(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MotionFeature } from '../../agent/features/motion.js';
+import { MotionDetector } from '../../agent/motion/motion-detector.js';
 import { MotionTracker } from '../../agent/motion/motion-tracker.js';
 import { clipSpecs, makeClip } from '../../bench/motion-clips.js';
 import { evaluateClip } from '../../bench/motion-quality.js';
@@ -60,7 +60,7 @@ test('zones and live settings: out of range refused with a reason', () => {
 test('feature: frames offered while an analysis runs replace each other (newest wins) and are counted', async () => {
   const clip = await makeClip({ ...clipSpecs(320, 240).find((s) => s.name === 'medium')!, frames: 8 });
   const published: string[] = [];
-  const feature = new MotionFeature({ ...settings, fps: 100 }, { publish: (kind, payload) => published.push(`${kind}:${payload}`), logger: memoryLogger().logger });
+  const feature = new MotionDetector({ ...settings, fps: 100 }, { publish: (kind, payload) => published.push(`${kind}:${payload}`), logger: memoryLogger().logger });
   feature.start();
   // Eight frames at once: the first is analysed, each later one replaces the one waiting, the last is analysed.
   for (let i = 0; i < 8; i++) feature.offer({ data: clip.frames[i]!, capturedAtUs: 1e15 + i * 100_000 }, i);

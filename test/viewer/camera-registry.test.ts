@@ -2,21 +2,21 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chunkFrame } from '../../protocol/chunker.js';
 import { CameraRegistry, GONE_AFTER_MS } from '../../viewer/camera-registry.js';
-import { FrameReceiver } from '../../viewer/frame-receiver.js';
+import { MessageReceiver } from '../../viewer/message-receiver.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 
 // The viewer's camera registry against junk (issue 16, item 5): a message takes a camera a place only once it
 // passed validation, and a full registry makes room with cameras that never proved real, then with gone
-// ones, never with a live one. A FrameReceiver as the viewer has one, fed messages directly, on a test clock.
+// ones, never with a live one. A MessageReceiver as the viewer has one, fed messages directly, on a test clock.
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 0xff, 0xd9]);
 const INFO = (id: string): Buffer => Buffer.from(JSON.stringify({ protocol: 1, cameraId: id, codec: 'image/jpeg', width: 640, height: 480, fps: 10, chunkSize: 4096, streamId: 1, source: 'synthetic', agentVersion: '0.1.0', startedAt: '2026-11-27T13:22:37.680Z' }));
 const STATS = Buffer.from(JSON.stringify({ streamId: 1, uptimeS: 1, fps: 1, kbps: 1, framesCaptured: 1, framesSent: 1, framesDropped: 0, bytesSent: 1 }));
 
-function rig(maxCameras = 64): { receiver: FrameReceiver; clock: { now: number }; lines: string[]; keys: () => string[] } {
+function rig(maxCameras = 64): { receiver: MessageReceiver; clock: { now: number }; lines: string[]; keys: () => string[] } {
   const clock = { now: 1_000_000 };
   const { logger, lines } = memoryLogger('receiver');
-  const receiver = new FrameReceiver(new CameraRegistry(maxCameras, () => clock.now), { maxSources: maxCameras }, logger, () => clock.now);
+  const receiver = new MessageReceiver(new CameraRegistry(maxCameras, () => clock.now), { maxSources: maxCameras }, logger, () => clock.now);
   return { receiver, clock, lines, keys: () => receiver.registry.all().map((c) => c.key) };
 }
 

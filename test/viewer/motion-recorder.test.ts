@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { silentLogger } from '../../common/logger.js';
 import type { CompleteFrame } from '../../protocol/reassembler.js';
 import { CameraRegistry } from '../../viewer/camera-registry.js';
-import { FrameReceiver } from '../../viewer/frame-receiver.js';
+import { MessageReceiver } from '../../viewer/message-receiver.js';
 import { MotionRecorder } from '../../viewer/motion-recorder.js';
 
 const frame = (seq: number, bytes: number): CompleteFrame => {
@@ -48,7 +48,7 @@ test('pre-roll rings are bounded by time per camera and by bytes across cameras;
 
 test('malformed motion and event messages are counted and change nothing', () => {
   const registry = new CameraRegistry(8);
-  const receiver = new FrameReceiver(registry, {}, silentLogger);
+  const receiver = new MessageReceiver(registry, {}, silentLogger);
   const seen: unknown[] = [];
   receiver.onMotion((_c, change) => seen.push(change));
   receiver.handle('picam/a/motion', Buffer.from('on'));

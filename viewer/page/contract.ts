@@ -4,7 +4,7 @@
 // Type-only imports are erased when compiled, so the browser never loads the modules named below.
 import type { CameraStatus } from '../../protocol/messages.js';
 import type { SourceCounters } from '../../protocol/reassembler.js';
-import type { MalformedCounts } from '../frame-receiver.js';
+import type { MalformedCounts } from '../message-receiver.js';
 import type { MotionSummary } from '../motion-events.js';
 import type { MotionRecordingState } from '../motion-recorder.js';
 import type { RecordingState } from '../recorder.js';

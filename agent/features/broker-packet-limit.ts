@@ -1,4 +1,4 @@
-import { MIN_CHUNK_SIZE, publishOverhead } from '../protocol/packet-size.js';
+import { MIN_CHUNK_SIZE, publishOverhead } from '../../protocol/packet-size.js';
 
 export interface PacketLimitProblem {
   /** The smallest Maximum Packet Size the agent can work with. */

@@ -1,4 +1,32 @@
-import { cameraTopic } from '../protocol/topics.js';
+import { cameraTopic } from '../../protocol/topics.js';
+import type { AgentContext, Feature } from './feature.js';
+import type { Snapshot } from './snapshot.js';
+
+/**
+ * Home Assistant (`--homeassistant`): retained MQTT discovery documents on every connect, and a whole JPEG on
+ * the snapshot topic every `haSnapshotInterval` seconds (Home Assistant cannot reassemble chunks).
+ */
+export class HomeAssistant implements Feature {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ctx: AgentContext, private readonly snapshot: Snapshot, private readonly motion: boolean) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.snapshot.request(), this.ctx.config.haSnapshotInterval * 1000);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  onConnect(): void {
+    const { config, camera, version, link } = this.ctx;
+    const messages = discoveryMessages({ discoveryPrefix: config.haPrefix, prefix: config.prefix, cameraId: config.cameraId, source: camera.activeSource.kind, version, motion: this.motion });
+    for (const m of messages) void link.publish(m.topic, Buffer.from(JSON.stringify(m.payload)), { qos: 1, retain: true }).catch(() => undefined);
+    void this.snapshot.request();
+  }
+}
 
 /**
  * Home Assistant MQTT discovery documents for one camera, following the documented schema
