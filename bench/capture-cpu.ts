@@ -16,8 +16,8 @@ import { APPLIES_ALL, type FrameSource } from '../agent/capture/frame-source.js'
 import { FrameProcessor } from '../agent/processing/frame-processor.js';
 import { createRpicamSource } from '../agent/capture/rpicam-source.js';
 import { createV4l2Source } from '../agent/capture/v4l2-source.js';
-import { ffmpegFrames } from '../test/helpers/jpeg-tools.js';
-import { standinEnv } from '../test/helpers/standin-path.js';
+import { ffmpegFrames } from '../harness/jpeg-tools.js';
+import { standinEnv } from '../harness/standin-path.js';
 
 const frames = Number(process.argv[2] ?? 150);
 const settings: CameraSettings = { ...DEFAULT_CAMERA_SETTINGS, width: 1920, height: 1080, fps: 30, quality: 80 };

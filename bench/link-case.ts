@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { LinkShape } from '../test/helpers/link-emulator.js';
+import type { LinkShape } from '../harness/link-emulator.js';
 import { sleep } from './clock.js';
-import { LinkReceiver, type Arrival } from '../test/helpers/link-receiver.js';
+import { LinkReceiver, type Arrival } from '../harness/link-receiver.js';
 import { RelayThread } from './link-relay.js';
 import { mean, percentile } from './stats.js';
 

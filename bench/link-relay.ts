@@ -1,5 +1,5 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { LinkEmulator, type LinkCounters, type LinkShape } from '../test/helpers/link-emulator.js';
+import { LinkEmulator, type LinkCounters, type LinkShape } from '../harness/link-emulator.js';
 
 /**
  * The link emulator on a thread of its own, so that moving bytes on time does not compete with the

@@ -1,6 +1,6 @@
 import { sleep } from './clock.js';
 import { senderFlags, shapeOf, startSender, waitFor, type LinkSource } from './link-case.js';
-import { LinkReceiver, type Arrival, type StatsSample } from '../test/helpers/link-receiver.js';
+import { LinkReceiver, type Arrival, type StatsSample } from '../harness/link-receiver.js';
 import { RelayThread } from './link-relay.js';
 import { mean, percentile } from './stats.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createLogger, LOG_LEVELS } from '../common/logger.js';
 import { opt } from '../common/options.js';
 import { benchCommandLine } from './command-line.js';
-import { startMosquitto, type RunningBroker } from '../test/helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../harness/mosquitto.js';
 import { defaultCacheDir, ensureFrameCache } from './frames.js';
 import { runLinkCase, type Contender, type LinkFigures, type LinkSource } from './link-case.js';
 import { runScenario, type ScenarioFigures } from './link-scenario.js';
@@ -15,7 +15,7 @@ import { fmt, markdownTable, textTable, type Column } from './table.js';
  * `npm run bench:link`: picam-mqtt over emulated wide-area links (round trip × uplink rate), next to the plain
  * approach (each JPEG published whole, QoS 0) in the same run, plus how fast the agent settles on a narrow
  * link and recovers when it widens. The link is a user-space TCP relay with per-direction delay, a rate limit
- * and a bounded queue (test/helpers/link-emulator.ts), in front of a stock Mosquitto on loopback.
+ * and a bounded queue (harness/link-emulator.ts), in front of a stock Mosquitto on loopback.
  */
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
-import { mosquittoPath } from '../test/helpers/mosquitto.js';
+import { mosquittoPath } from '../harness/mosquitto.js';
 
 export interface MachineFacts {
   cpus: number;

@@ -15,7 +15,7 @@ import { BackgroundModel } from '../agent/motion/background-model.js';
 import { decodeSmall } from '../agent/motion/small-decode.js';
 import { agentOptions } from '../agent/config.js';
 import type { MotionSettings } from '../protocol/motion.js';
-import { ffmpegFrames } from '../test/helpers/jpeg-tools.js';
+import { ffmpegFrames } from '../harness/jpeg-tools.js';
 import { clipSpecs, makeClip } from './motion-clips.js';
 import { evaluateClip } from './motion-quality.js';
 

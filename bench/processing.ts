@@ -12,7 +12,7 @@ import { APPLIES_ALL, APPLIES_NONE, type CameraApplies } from '../agent/capture/
 import { FrameProcessor, type OverlaySettings } from '../agent/processing/frame-processor.js';
 import type { PictureSettings } from '../agent/processing/processing-plan.js';
 import { createLogger } from '../common/logger.js';
-import { ffmpegFrames } from '../test/helpers/jpeg-tools.js';
+import { ffmpegFrames } from '../harness/jpeg-tools.js';
 
 const frameCount = Number(process.argv[2] ?? 60);
 const logger = createLogger({ level: 'warn', component: 'bench' });

@@ -5,7 +5,7 @@ import { agentOptions } from '../agent/config.js';
 import { createLogger, LOG_LEVELS } from '../common/logger.js';
 import { opt } from '../common/options.js';
 import { benchCommandLine } from './command-line.js';
-import { startMosquitto, type RunningBroker } from '../test/helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../harness/mosquitto.js';
 import { measureEncoding } from './encode.js';
 import { ENCODE_QUALITIES, ENCODE_SETTINGS } from './encode-settings.js';
 import { defaultCacheDir, ensureFrameCache, FrameSet, RESOLUTIONS } from './frames.js';

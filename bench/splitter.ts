@@ -7,7 +7,7 @@
  * Usage: npm run bench:splitter [-- SECONDS]
  */
 import { MjpegSplitter } from '../agent/capture/mjpeg-splitter.js';
-import { ffmpegFrames, withExif } from '../test/helpers/jpeg-tools.js';
+import { ffmpegFrames, withExif } from '../harness/jpeg-tools.js';
 
 const seconds = Number(process.argv[2] ?? 2);
 const CHUNK = 64 * 1024;

@@ -9,7 +9,7 @@ import { agentOptions, captureSettings } from '../../agent/config.js';
 import { Pipeline } from '../../agent/pipeline.js';
 import { StreamStats } from '../../agent/stream-stats.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor } from '../helpers/processes.js';
 
 // The stream's counts add up: every frame the camera gives is counted captured once, and is at every instant

@@ -14,7 +14,7 @@ import { runCommand } from '../../scripts/release/run-command.js';
 import { sha256File } from '../../scripts/release/tree-hash.js';
 import { aptMirror, cachedRootTarball, defaultCacheDir, removeRoot, unpackRoot } from '../helpers/debian-root.js';
 import { EmulatedProcess, runEmulatedNode, type EmulationSpec } from '../helpers/emulated-node.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor, ROOT } from '../helpers/processes.js';
 import type { EncodeProbeResult } from './encode-probe.js';
 

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Viewer } from '../../viewer/viewer.js';
-import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { launchChromium, type RunningChromium } from '../../harness/chromium.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { AGENT_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
-import { standinEnv } from '../helpers/standin-path.js';
+import { standinEnv } from '../../harness/standin-path.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // A camera that hangs while its agent stays connected, as the page shows it in a real Chromium. The agent is

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Viewer } from '../../viewer/viewer.js';
-import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { launchChromium, type RunningChromium } from '../../harness/chromium.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // Clickjacking (issue 16, item 8), in a real Chromium: another local web site puts the viewer in a frame

@@ -6,8 +6,8 @@ import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { clipSpecs, makeClip, writeClip } from '../../bench/motion-clips.js';
 import type { Viewer } from '../../viewer/viewer.js';
-import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { launchChromium, type RunningChromium } from '../../harness/chromium.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { AGENT_CLI, runNode, type RunningProcess } from '../helpers/processes.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 

@@ -4,8 +4,8 @@ import type { Page } from 'playwright-core';
 import { Agent } from '../../agent/agent.js';
 import type { Viewer } from '../../viewer/viewer.js';
 import { buildAgentInProcess } from '../helpers/agent-harness.js';
-import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { launchChromium, type RunningChromium } from '../../harness/chromium.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor, sleep } from '../helpers/processes.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 

@@ -9,10 +9,10 @@ import { silentLogger } from '../../common/logger.js';
 import { parseOptions } from '../../common/options.js';
 import { FRAME_CREDIT } from '../../viewer/client-feed.js';
 import type { Viewer } from '../../viewer/viewer.js';
-import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
+import { launchChromium, type RunningChromium } from '../../harness/chromium.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { LinkEmulator } from '../helpers/link-emulator.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { LinkEmulator } from '../../harness/link-emulator.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { sleep, waitFor } from '../helpers/processes.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 

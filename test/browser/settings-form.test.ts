@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
-import { freePort } from '../helpers/mosquitto.js';
+import { launchChromium, type RunningChromium } from '../../harness/chromium.js';
+import { freePort } from '../../harness/mosquitto.js';
 import { ROOT, runNode, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 

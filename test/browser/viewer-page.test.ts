@@ -6,8 +6,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { launchChromium, type RunningChromium } from '../helpers/chromium.js';
-import { freePort, startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { launchChromium, type RunningChromium } from '../../harness/chromium.js';
+import { freePort, startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 
 // The viewer's page in a real headless Chromium, fed by two real agents (synthetic source) over a real

@@ -4,12 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { detectCamera, parseCameraList, parseGetCamera } from '../../agent/capture/auto-detect.js';
-import { NoCameraError } from '../../agent/capture/capture-errors.js';
+import { NoCameraError, UnknownSource } from '../../agent/capture/capture-errors.js';
 import { DEFAULT_CAMERA_SETTINGS } from '../../agent/capture/camera-settings.js';
 import { AutoSource, createSource } from '../../agent/capture/registry.js';
-import { ConfigError } from '../../common/options.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
-import { STANDIN_BIN, standinEnv } from '../helpers/standin-path.js';
+import { STANDIN_BIN, standinEnv } from '../../harness/standin-path.js';
 import { RecordingSink } from './frame-source-contract.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'picam-auto-'));
@@ -86,7 +85,7 @@ describe('source registry', () => {
   it('rejects unknown or malformed --source values naming the option', () => {
     const { logger } = memoryLogger();
     for (const bad of ['webcam', 'rpicam:0', 'v4l2:', 'auto:x', 'toString']) {
-      assert.throws(() => createSource(bad, settings, logger), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`--source: unknown source '${bad}'`), bad);
+      assert.throws(() => createSource(bad, settings, logger), (e: unknown) => e instanceof UnknownSource && e.spec === bad && e.message.startsWith(`unknown source '${bad}'`), bad);
     }
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { CapturedFrame, FrameSink, FrameSource } from '../../agent/capture/frame-source.js';
-import { isWholeJpeg } from '../helpers/jpeg-tools.js';
+import { isWholeJpeg } from '../../harness/jpeg-tools.js';
 import { descendants, isAlive } from '../helpers/process-table.js';
 import { waitFor } from '../helpers/processes.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { MjpegSplitter, type MjpegSplitterStats } from '../../agent/capture/mjpeg-splitter.js';
-import { ffmpegFrames, headerSegments, isWholeJpeg, withExif } from '../helpers/jpeg-tools.js';
+import { ffmpegFrames, headerSegments, isWholeJpeg, withExif } from '../../harness/jpeg-tools.js';
 import { seededRandom } from '../helpers/random.js';
 
 interface Run {

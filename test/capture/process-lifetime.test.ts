@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, it } from 'node:test';
 import { descendants, isAlive, withCommand } from '../helpers/process-table.js';
 import { waitFor } from '../helpers/processes.js';
-import { standinEnv } from '../helpers/standin-path.js';
+import { standinEnv } from '../../harness/standin-path.js';
 
 /**
  * An agent-like program owns a camera process; whatever way the program ends (SIGTERM, or SIGKILL that gives it

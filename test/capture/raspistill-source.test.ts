@@ -5,11 +5,11 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_CAMERA_SETTINGS, type CameraSettings } from '../../agent/capture/camera-settings.js';
 import { RaspistillSource, SupervisedRaspistillExecutor } from '../../agent/capture/raspistill-source.js';
-import { headerSegments, isWholeJpeg } from '../helpers/jpeg-tools.js';
+import { headerSegments, isWholeJpeg } from '../../harness/jpeg-tools.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import { isAlive } from '../helpers/process-table.js';
 import { waitFor } from '../helpers/processes.js';
-import { standinEnv } from '../helpers/standin-path.js';
+import { standinEnv } from '../../harness/standin-path.js';
 import { frameSourceContract, RecordingSink } from './frame-source-contract.js';
 
 const settings: CameraSettings = { ...DEFAULT_CAMERA_SETTINGS, width: 320, height: 240, fps: 10, quality: 75 };

@@ -3,14 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CameraProcessError } from '../../agent/capture/capture-errors.js';
+import { CameraProcessError, UnsupportedSetting } from '../../agent/capture/capture-errors.js';
 import { DEFAULT_CAMERA_SETTINGS, rpicamArgs, type CameraSettings } from '../../agent/capture/camera-settings.js';
 import { createRpicamSource } from '../../agent/capture/rpicam-source.js';
-import { ConfigError } from '../../common/options.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import { commandLine, isAlive } from '../helpers/process-table.js';
 import { waitFor } from '../helpers/processes.js';
-import { STANDIN_BIN, standinEnv } from '../helpers/standin-path.js';
+import { STANDIN_BIN, standinEnv } from '../../harness/standin-path.js';
 import { frameSourceContract, RecordingSink } from './frame-source-contract.js';
 
 const settings: CameraSettings = { ...DEFAULT_CAMERA_SETTINGS, width: 320, height: 240, fps: 20, quality: 70 };
@@ -124,7 +123,7 @@ describe('rpicam source', () => {
   });
 
   it('rejects settings rpicam-vid cannot do, naming the field', () => {
-    assert.throws(() => createRpicamSource({ ...settings, awb: 'moonlight' }, memoryLogger().logger), /--awb: 'moonlight' is not a rpicam mode/);
+    assert.throws(() => createRpicamSource({ ...settings, awb: 'moonlight' }, memoryLogger().logger), (e: unknown) => e instanceof UnsupportedSetting && e.field === 'awb' && /'moonlight' is not a rpicam mode/.test(e.problem));
   });
 
   it('the stand-in rejects flags rpicam-vid does not document, like the real program', async () => {

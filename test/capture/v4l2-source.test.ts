@@ -10,7 +10,7 @@ import { listV4l2Devices } from '../../agent/capture/v4l2-devices.js';
 import { createV4l2Source, parseFfmpegFormatList } from '../../agent/capture/v4l2-source.js';
 import { FrameProcessor } from '../../agent/processing/frame-processor.js';
 import { readJpegSize } from '../../agent/processing/jpeg-size.js';
-import { ffmpegFrames } from '../helpers/jpeg-tools.js';
+import { ffmpegFrames } from '../../harness/jpeg-tools.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import { waitFor } from '../helpers/processes.js';
 import { frameSourceContract, RecordingSink } from './frame-source-contract.js';
@@ -69,7 +69,7 @@ describe('v4l2 source', () => {
     await source.stop();
     const meta = await sharp(sink.frames[0]!.data).metadata();
     assert.deepEqual([meta.width, meta.height], [240, 320]);
-    assert.ok(lines.some((l) => l.includes('--rotation: rotation/flip re-encodes')));
+    assert.ok(lines.some((l) => l.includes('setting not applied by this camera') && l.includes('rotation/flip re-encodes')));
   });
 
   it('a webcam that lacks the size asked for: frames pass untouched, unless the user set the size, then the agent resizes them', async () => {

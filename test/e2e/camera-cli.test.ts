@@ -10,11 +10,11 @@ import { receiverSubscriptions } from '../../protocol/topics.js';
 import { CameraRegistry } from '../../viewer/camera-registry.js';
 import { MessageReceiver } from '../../viewer/message-receiver.js';
 import { qscaleFor } from '../fixtures/standins/standin-common.js';
-import { ffmpegFrames } from '../helpers/jpeg-tools.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { ffmpegFrames } from '../../harness/jpeg-tools.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { commandLine, descendants, isAlive, withCommand } from '../helpers/process-table.js';
 import { AGENT_CLI, waitFor, runNode } from '../helpers/processes.js';
-import { STANDIN_BIN, standinEnv } from '../helpers/standin-path.js';
+import { STANDIN_BIN, standinEnv } from '../../harness/standin-path.js';
 
 // picam-agent as users run it, with the stand-in rpicam-vid as its camera: the camera's JPEG bytes reach a
 // subscriber untouched, SIGTERM leaves no camera process, and camera problems end the program with one clear line.

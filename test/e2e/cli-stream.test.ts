@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, freePort, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, freePort, type RunningBroker } from '../../harness/mosquitto.js';
 import { collectMessages, retainedText } from '../helpers/mqtt-peek.js';
 import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
 

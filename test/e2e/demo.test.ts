@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { freePort } from '../helpers/mosquitto.js';
+import { freePort } from '../../harness/mosquitto.js';
 import { descendants } from '../helpers/process-table.js';
 import { ROOT, waitFor, runNode } from '../helpers/processes.js';
 

@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { clipSpecs, makeClip, writeClip, type Clip } from '../../bench/motion-clips.js';
 import { parseMotionEvent, type MotionEvent } from '../../protocol/motion.js';
 import { Reassembler } from '../../protocol/reassembler.js';
-import { startMosquitto, freePort, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, freePort, type RunningBroker } from '../../harness/mosquitto.js';
 import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
 
 // End to end: a stand-in camera (the agent's file: source replaying clips made in the project) → picam-agent

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { listenOnLoopback } from './loopback.js';
+import { listenOnLoopback } from '../../harness/loopback.js';
 
 /**
  * A TCP relay on loopback between a client and a broker, which a test can break the way networks break:

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makeTestPki, type TestPki } from './certificates.js';
-import { freePort, startMosquitto, type RunningBroker } from './mosquitto.js';
+import { freePort, startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { ROOT } from './processes.js';
 
 /**

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { SourceCounters } from '../../protocol/reassembler.js';
-import { freePort } from './mosquitto.js';
+import { freePort } from '../../harness/mosquitto.js';
 import { AGENT_CLI, VIEWER_CLI, runNode, sleep, type RunningProcess } from './processes.js';
 
 /** The parts of picam-viewer's /api/cameras that the fault tests read. */

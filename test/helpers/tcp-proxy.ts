@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { listenOnLoopback } from './loopback.js';
+import { listenOnLoopback } from '../../harness/loopback.js';
 
 /**
  * A TCP proxy on loopback between a client and a broker, with a byte-rate limit on the client→broker

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { Agent } from '../../agent/agent.js';
 import type { Viewer } from '../../viewer/viewer.js';
 import { buildAgentInProcess } from '../helpers/agent-harness.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor, sleep } from '../helpers/processes.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';

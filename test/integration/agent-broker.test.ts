@@ -7,7 +7,7 @@ import { MessageReceiver } from '../../viewer/message-receiver.js';
 import { receiverSubscriptions } from '../../protocol/topics.js';
 import { startAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor, sleep } from '../helpers/processes.js';
 
 // The agent and the viewer's receiver in one process, over a real mosquitto, to check the protocol's

@@ -9,7 +9,7 @@ import type { Viewer } from '../../viewer/viewer.js';
 import { startAgentInProcess } from '../helpers/agent-harness.js';
 import { ansibleAvailable, renderDeployTemplate } from '../helpers/ansible-template.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor, sleep } from '../helpers/processes.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 

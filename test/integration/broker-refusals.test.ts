@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../../common/logger.js';
 import { MqttConnection, PACKET_TOO_LARGE, PublishRefusedError } from '../../common/mqtt-connection.js';
 import { MIN_CHUNK_SIZE } from '../../protocol/packet-size.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { startMosquitto } from '../../harness/mosquitto.js';
 import { VIEWER_CLI, waitFor, runNode, sleep } from '../helpers/processes.js';
 import { checkSavedFrames, spawnAgent, spawnViewer, stopWithin } from '../helpers/stream-rig.js';
 

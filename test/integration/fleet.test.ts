@@ -4,7 +4,7 @@ import { Agent } from '../../agent/agent.js';
 import type { Viewer } from '../../viewer/viewer.js';
 import { buildAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor } from '../helpers/processes.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 

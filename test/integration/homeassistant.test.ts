@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { Agent } from '../../agent/agent.js';
 import { startAgentInProcess } from '../helpers/agent-harness.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { collectMessages } from '../helpers/mqtt-peek.js';
 import { sleep } from '../helpers/processes.js';
 

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { buildAgentInProcess } from '../helpers/agent-harness.js';
-import { LinkEmulator } from '../helpers/link-emulator.js';
-import { LinkReceiver } from '../helpers/link-receiver.js';
+import { LinkEmulator } from '../../harness/link-emulator.js';
+import { LinkReceiver } from '../../harness/link-receiver.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { AGENT_CLI, waitFor, runNode } from '../helpers/processes.js';
 
-// The agent over emulated wide-area links (test/helpers/link-emulator.ts: delay each way, a rate limit and a
+// The agent over emulated wide-area links (harness/link-emulator.ts: delay each way, a rate limit and a
 // bounded queue), to a real broker: the round trip must not cost frames or quality, a narrow link must.
 
 let broker: RunningBroker;

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Agent } from '../../agent/agent.js';
 import { startAgentInProcess } from '../helpers/agent-harness.js';
 import type { Viewer } from '../../viewer/viewer.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { retainedText } from '../helpers/mqtt-peek.js';
 import { waitFor } from '../helpers/processes.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';

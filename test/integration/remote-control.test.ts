@@ -6,7 +6,7 @@ import { readJpegSize } from '../../agent/processing/jpeg-size.js';
 import type { Viewer } from '../../viewer/viewer.js';
 import { startAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { collectMessages } from '../helpers/mqtt-peek.js';
 import { waitFor, sleep } from '../helpers/processes.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';

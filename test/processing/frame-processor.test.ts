@@ -5,7 +5,7 @@ import { APPLIES_ALL, APPLIES_NONE, type CameraApplies, type CapturedFrame } fro
 import { FrameProcessor, type OverlaySettings } from '../../agent/processing/frame-processor.js';
 import { readJpegSize } from '../../agent/processing/jpeg-size.js';
 import type { PictureSettings } from '../../agent/processing/processing-plan.js';
-import { ffmpegFrames } from '../helpers/jpeg-tools.js';
+import { ffmpegFrames } from '../../harness/jpeg-tools.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 
 // The processing step on real JPEGs, decoded again with sharp to check what it did to the pixels.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { readJpegSize } from '../../agent/processing/jpeg-size.js';
-import { ffmpegFrames, withExif } from '../helpers/jpeg-tools.js';
+import { ffmpegFrames, withExif } from '../../harness/jpeg-tools.js';
 
 test('reads the size of real baseline JPEGs made by ffmpeg', () => {
   for (const [width, height] of [[320, 240], [1280, 720], [18, 34]] as const) {

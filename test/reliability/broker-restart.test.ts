@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { retainedText } from '../helpers/mqtt-peek.js';
 import { liveBytes, maxIn, mib, probeEnv } from '../helpers/probe-reader.js';
 import { waitFor, sleep, type RunningProcess } from '../helpers/processes.js';

@@ -5,7 +5,7 @@ import type { LifecycleReporter } from '../../agent/lifecycle.js';
 import { createLogger } from '../../common/logger.js';
 import { buildAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor, sleep } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
 import { startNotifySocket } from '../helpers/notify-socket.js';

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { chunkFrame } from '../../protocol/chunker.js';
 import { HEADER_LENGTH } from '../../protocol/header.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor, sleep } from '../helpers/processes.js';
 import { randomBytes, seededRandom, shuffle } from '../helpers/random.js';
 import { spawnViewer, type RunningViewer, stopWithin } from '../helpers/stream-rig.js';

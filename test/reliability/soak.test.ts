@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { median, mib, probeEnv, type ProbeSample } from '../helpers/probe-reader.js';
 import { sleep } from '../helpers/processes.js';
 import { checkSavedFrames, spawnAgent, spawnViewer, stopWithin } from '../helpers/stream-rig.js';

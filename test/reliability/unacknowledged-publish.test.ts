@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { silentLogger } from '../../common/logger.js';
 import { MqttConnection, NotConnectedError } from '../../common/mqtt-connection.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { waitFor, sleep } from '../helpers/processes.js';
 
 // A QoS 1 publish whose PUBACK never comes because the broker died must fail, not hang: the agent's frame

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { receiverSubscriptions } from '../../protocol/topics.js';
 import type { Viewer } from '../../viewer/viewer.js';
 import { ansibleAvailable, renderDeployTemplate } from '../helpers/ansible-template.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { publishOutcome } from '../helpers/mqtt-peek.js';
 import { AGENT_CLI, ROOT, waitFor, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { FuzzRequests } from '../helpers/fuzz-requests.js';
-import { freePort, startMosquitto } from '../helpers/mosquitto.js';
+import { freePort, startMosquitto } from '../../harness/mosquitto.js';
 import { VIEWER_CLI, runNode } from '../helpers/processes.js';
 import { seededRandom } from '../helpers/random.js';
 import { rawGet, rawRequest } from '../helpers/raw-http.js';

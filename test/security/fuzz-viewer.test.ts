@@ -3,7 +3,7 @@ import mqtt from 'mqtt';
 import { after, test } from 'node:test';
 import { FuzzMessages } from '../helpers/fuzz-messages.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { maxIn, mib, probeEnv } from '../helpers/probe-reader.js';
 import { waitFor, sleep } from '../helpers/processes.js';
 import { seededRandom } from '../helpers/random.js';

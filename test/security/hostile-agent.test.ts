@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { after, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { startMosquitto } from '../../harness/mosquitto.js';
 import { collectMessages, retainedText } from '../helpers/mqtt-peek.js';
 import { waitFor, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker } from '../helpers/secure-broker.js';

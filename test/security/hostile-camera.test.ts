@@ -6,7 +6,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { after, before, test } from 'node:test';
 import { chunkFrame } from '../../protocol/chunker.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { rssOf } from '../helpers/probe-reader.js';
 import { waitFor } from '../helpers/processes.js';
 import { spawnAgent, spawnViewer, stopWithin, type RunningViewer } from '../helpers/stream-rig.js';

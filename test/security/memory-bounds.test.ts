@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import { chunkFrame } from '../../protocol/chunker.js';
 import { HEADER_LENGTH, writeHeader } from '../../protocol/header.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { mib, peakRssOf, rssOf } from '../helpers/probe-reader.js';
 import { waitFor } from '../helpers/processes.js';
 import { spawnViewer, stopWithin, type RunningViewer } from '../helpers/stream-rig.js';

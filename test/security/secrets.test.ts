@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { startMosquitto } from '../../harness/mosquitto.js';
 import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';

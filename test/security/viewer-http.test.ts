@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { freePort, startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { freePort, startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { VIEWER_CLI, runNode, type RunningProcess } from '../helpers/processes.js';
 import { rawGet, rawRequest } from '../helpers/raw-http.js';
 import { stopWithin } from '../helpers/stream-rig.js';

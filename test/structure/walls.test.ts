@@ -6,7 +6,8 @@ import { ROOT } from '../helpers/processes.js';
 
 // The walls between the parts (README "Project layout"): protocol/ is pure, common/ serves both programs
 // without knowing either, the agent and the viewer never import each other (the viewer ships to Windows
-// without Pi code), and a camera backend knows nothing of chunks. Read from the TypeScript sources.
+// without Pi code), a camera backend knows nothing of chunks, and the benchmarks share the tests' rigs
+// (harness/) without reaching into the tests. Read from the TypeScript sources.
 
 /** Every module a source file names: static imports and re-exports (one or many lines), side-effect and dynamic imports. */
 export function importsOf(source: string): string[] {
@@ -46,6 +47,8 @@ export const WALLS: Array<{ part: string; rule: string; breaks: (i: Import) => b
   { part: 'agent', rule: 'never imports viewer/', breaks: (i) => inside(i.target, 'viewer') },
   { part: 'viewer', rule: 'never imports agent/', breaks: (i) => inside(i.target, 'agent') },
   { part: 'agent/capture', rule: 'does not import protocol/ (a camera knows no chunks)', breaks: (i) => inside(i.target, 'protocol') },
+  { part: 'bench', rule: 'never imports test/ (the rigs both use live in harness/)', breaks: (i) => inside(i.target, 'test') },
+  { part: 'harness', rule: 'imports neither test/ nor bench/', breaks: (i) => inside(i.target, 'test') || inside(i.target, 'bench') },
 ];
 
 for (const wall of WALLS) {
@@ -64,6 +67,8 @@ test('the walls catch what they are for (each rule against a breaking import)', 
     agent: { file: 'agent/x.ts', specifier: '../viewer/viewer.js', target: 'viewer/viewer.js' },
     viewer: { file: 'viewer/x.ts', specifier: '../agent/config.js', target: 'agent/config.js' },
     'agent/capture': { file: 'agent/capture/x.ts', specifier: '../../protocol/chunker.js', target: 'protocol/chunker.js' },
+    bench: { file: 'bench/x.ts', specifier: '../test/helpers/processes.js', target: 'test/helpers/processes.js' },
+    harness: { file: 'harness/x.ts', specifier: '../bench/frames.js', target: 'bench/frames.js' },
   };
   for (const wall of WALLS) assert.ok(wall.breaks(breaking[wall.part]!), `${wall.part}: ${wall.rule}`);
   assert.deepEqual(importsOf("import type {\n  A,\n  B,\n} from '../a.js';\nexport { c } from './c.js';\nimport './d.js';\nconst e = await import('node:fs');"), ['../a.js', './c.js', './d.js', 'node:fs']);

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { browserCommand, browsableHost, UnsafeUrlError } from '../../viewer/open-browser.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
-import { freePort } from '../helpers/mosquitto.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../harness/chromium.js';
+import { freePort } from '../../harness/mosquitto.js';
 import { VIEWER_CLI, waitFor, runNode } from '../helpers/processes.js';
 
 /** Pids whose command line mentions `text` (Linux /proc), to see the browser we caused has exited. */

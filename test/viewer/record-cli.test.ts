@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { freePort, startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
 
 // picam-viewer --record DIR: records from the start, rotates by time, and every file plays in ffmpeg.

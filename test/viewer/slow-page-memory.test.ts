@@ -5,7 +5,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { freePort, startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { freePort, startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { AGENT_CLI, VIEWER_CLI, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 
 // A page that reads its WebSocket far slower than frames come must not make the viewer buffer: each page

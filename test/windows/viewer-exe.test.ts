@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../common/logger.js';
 import { buildWindowsRelease, EXE_NAME, README_NAME, type WinReleaseResult } from '../../scripts/release/win-x64.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
-import { isWholeJpeg } from '../helpers/jpeg-tools.js';
-import { freePort, startMosquitto, type RunningBroker } from '../helpers/mosquitto.js';
+import { isWholeJpeg } from '../../harness/jpeg-tools.js';
+import { freePort, startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { AGENT_CLI, waitFor, ROOT, runNode, type RunningProcess } from '../helpers/processes.js';
 import { createWinePrefix, runWine, windowsPath, type WinePrefix, type WineProcess } from '../helpers/wine.js';
 

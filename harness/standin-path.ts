@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The folder with the stand-in camera programs (test/fixtures/bin in the source tree). */
-export const STANDIN_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/bin');
+export const STANDIN_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/bin');
 
 /** PATH with the stand-ins first; node stays reachable for the stand-ins' wrappers. */
 export function standinPath(first: string = STANDIN_BIN): string {

@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { nowUs } from '../../agent/capture/frame-source.js';
-import { parseStats, type CameraStats } from '../../protocol/messages.js';
-import { Reassembler } from '../../protocol/reassembler.js';
+import { nowUs } from '../agent/capture/frame-source.js';
+import { parseStats, type CameraStats } from '../protocol/messages.js';
+import { Reassembler } from '../protocol/reassembler.js';
 
 /**
  * The receiving end of `npm run bench:link` and the link tests, on the broker's side of the emulated link (a viewer on the
