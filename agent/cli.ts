@@ -2,6 +2,7 @@
 import { runCli, startBrokerClient } from '../common/cli-runner.js';
 import { createLogger } from '../common/logger.js';
 import { ConfigError, type HelpPage } from '../common/options.js';
+import { UnknownSource, UnsupportedSetting } from './capture/capture-errors.js';
 import { packageVersion } from '../common/version.js';
 import { Agent } from './agent.js';
 import { createSource, type CaptureSettings } from './capture/registry.js';
@@ -27,7 +28,8 @@ await runCli('picam-agent', async () => {
   try {
     source = build(captureSettings(config));
   } catch (error) {
-    if (error instanceof ConfigError) throw error; // already names the field (e.g. --awb for rpicam)
+    if (error instanceof UnsupportedSetting) throw new ConfigError([`--${error.field}: ${error.problem}`]);
+    if (error instanceof UnknownSource) throw new ConfigError([`--source: ${error.message}`]);
     throw new ConfigError([`--source ${config.source}: ${(error as Error).message}`]);
   }
   // Under systemd (Type=notify) this reports READY/STATUS/STOPPING and feeds the watchdog; elsewhere a no-op.

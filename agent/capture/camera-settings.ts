@@ -1,4 +1,4 @@
-import { ConfigError } from '../../common/options.js';
+import { UnsupportedSetting } from './capture-errors.js';
 
 /**
  * What a user sets about the picture, and how each backend's program is told. This file is the one place that
@@ -52,7 +52,7 @@ export interface IgnoredSetting {
 }
 
 function fail(field: string, problem: string): never {
-  throw new ConfigError([`--${field}: ${problem}`]);
+  throw new UnsupportedSetting(field, problem);
 }
 
 function pick(field: string, value: string, allowed: readonly string[], aliases: Record<string, string>, backend: string): string {

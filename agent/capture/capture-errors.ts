@@ -28,3 +28,21 @@ export class NoCameraError extends Error {
     this.checked = checked;
   }
 }
+
+/** A setting the chosen backend cannot do; `field` is the setting's name (as in the config file). The agent's CLI says `--field: problem`. */
+export class UnsupportedSetting extends Error {
+  readonly code = 'UNSUPPORTED_SETTING';
+  constructor(readonly field: string, readonly problem: string) {
+    super(`${field}: ${problem}`);
+    this.name = 'UnsupportedSetting';
+  }
+}
+
+/** A source name that names no backend, or names one without the argument it needs. */
+export class UnknownSource extends Error {
+  readonly code = 'UNKNOWN_SOURCE';
+  constructor(readonly spec: string, readonly forms: readonly string[]) {
+    super(`unknown source '${spec}'; use one of ${forms.join(', ')}`);
+    this.name = 'UnknownSource';
+  }
+}

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import { ConfigError } from '../../common/options.js';
+import { UnknownSource } from './capture-errors.js';
 import { detectCamera, type DetectedSource } from './auto-detect.js';
 import { settingsFrameSize, type CameraSettings } from './camera-settings.js';
 import type { DeathGuardKind } from './death-guard.js';
@@ -64,14 +64,14 @@ export function sourceSpecForms(): string[] {
   return Object.values(BACKENDS).map((b) => b.help);
 }
 
-/** Creates the source named by a `--source` value. Bad values and settings the backend cannot do are ConfigErrors. */
+/** Creates the source named by a `--source` value. A bad value is an UnknownSource, a setting the backend cannot do an UnsupportedSetting. */
 export function createSource(spec: string, settings: CaptureSettings, logger: Logger, options: SourceOptions = {}): FrameSource {
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
   const argument = colon < 0 ? undefined : spec.slice(colon + 1);
   const backend = Object.hasOwn(BACKENDS, name) ? BACKENDS[name] : undefined;
   if (!backend || (backend.argument === 'none' && argument !== undefined) || (backend.argument === 'required' && !argument) || argument === '') {
-    throw new ConfigError([`--source: unknown source '${spec}'; use one of ${sourceSpecForms().join(', ')}`]);
+    throw new UnknownSource(spec, sourceSpecForms());
   }
   return backend.create(argument, settings, logger.child(name), options);
 }

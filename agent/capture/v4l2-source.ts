@@ -100,7 +100,7 @@ export function createV4l2Source(settings: CameraSettings, logger: Logger, optio
         }
       }
       const plan = ffmpegV4l2Plan(settings, input, mode);
-      for (const item of plan.ignored) logger.warn(`--${item.field}: ${item.reason}`);
+      for (const item of plan.ignored) logger.warn('setting not applied by this camera', { setting: item.field, reason: item.reason });
       return { name: 'ffmpeg', command: ffmpeg, args: plan.args, applies: v4l2Applies(plan.mode) };
     },
   });
