@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 /** Plain words for the file-system errors a person can act on; the code stays in brackets for searching. */
 const MEANINGS: Record<string, string> = {
   ENOSPC: 'the disk is full',
@@ -18,4 +21,12 @@ export function describeFsError(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string') return `${MEANINGS[e.code] ?? e.message} (${e.code})`;
   return e instanceof Error ? e.message : String(error);
+}
+
+/** Creates `dir` if missing and proves it writable by writing and removing a probe file; throws the fs error. */
+export async function ensureWritableDir(dir: string): Promise<void> {
+  await fs.promises.mkdir(dir, { recursive: true });
+  const probe = path.join(dir, `.picam-write-test-${process.pid}`);
+  await fs.promises.writeFile(probe, 'ok');
+  await fs.promises.rm(probe, { force: true });
 }

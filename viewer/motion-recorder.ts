@@ -1,11 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Logger } from '../common/logger.js';
 import type { MotionEvent, MotionState } from '../protocol/motion.js';
 import type { CompleteFrame } from '../protocol/reassembler.js';
 import { isNewer } from '../protocol/sequence.js';
 import type { CameraState } from './camera-registry.js';
-import { describeFsError } from './fs-errors.js';
+import { describeFsError, ensureWritableDir } from './fs-errors.js';
 import { ownedFrame } from './latest-frames.js';
 import { RecordingError } from './recorder.js';
 import { RecordingSegment } from './recording-segment.js';
@@ -87,10 +85,7 @@ export class MotionRecorder {
   async start(): Promise<void> {
     const { dir } = this.options;
     try {
-      await fs.promises.mkdir(dir, { recursive: true });
-      const probe = path.join(dir, `.picam-write-test-${process.pid}`);
-      await fs.promises.writeFile(probe, 'ok');
-      await fs.promises.rm(probe, { force: true });
+      await ensureWritableDir(dir);
     } catch (error) {
       throw new RecordingError(`cannot record into ${dir}: ${describeFsError(error)}`, dir, (error as NodeJS.ErrnoException).code);
     }

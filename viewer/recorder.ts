@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../common/logger.js';
 import type { CompleteFrame } from '../protocol/reassembler.js';
 import type { CameraState } from './camera-registry.js';
-import { describeFsError } from './fs-errors.js';
+import { describeFsError, ensureWritableDir } from './fs-errors.js';
 import { RecordingSegment } from './recording-segment.js';
 
 /** A recording could not start or had to stop; the message is meant for the person at the page. */
@@ -85,10 +85,7 @@ export class Recorder {
     }
     await this.closing;
     try {
-      await fs.promises.mkdir(dir, { recursive: true });
-      const probe = path.join(dir, `.picam-write-test-${process.pid}`);
-      await fs.promises.writeFile(probe, 'ok');
-      await fs.promises.rm(probe, { force: true });
+      await ensureWritableDir(dir);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       this.lastError = `cannot record into ${dir}: ${describeFsError(error)}`;
