@@ -241,7 +241,7 @@ export class WebServer {
     const camera = cameraPath(pathname);
     if (camera === 'malformed') return this.reply(res, 400, 'application/json', JSON.stringify({ error: 'malformed camera name in the path' }));
     if (camera?.what === 'snapshot') work = this.data.saveSnapshot(camera.name);
-    else if (camera?.what === 'control') work = parseJsonObject(body).then((request) => this.data.control(camera.name, request));
+    else if (camera?.what === 'control') work = Promise.resolve(body).then((text) => this.data.control(camera.name, parseJsonObject(text)));
     else if (pathname === '/api/recording/start') work = this.data.setRecording(true);
     else if (pathname === '/api/recording/stop') work = this.data.setRecording(false);
     else work = this.extra?.answer('POST', pathname, body);
@@ -320,7 +320,8 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-async function parseJsonObject(body: string): Promise<Record<string, unknown>> {
+/** A request body that must be one JSON object; anything else is a 400 saying so. */
+export function parseJsonObject(body: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(body);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ConfigError, envName } from '../../common/options.js';
 import { VIEWER_ENV_PREFIX, viewerOptions } from '../config.js';
 import { parseViewerCommandLine } from '../program.js';
-import { HttpError, type ExtraRoutes } from '../web-server.js';
+import { HttpError, parseJsonObject, type ExtraRoutes } from '../web-server.js';
 import { SETTINGS_KEYS, SettingsFileError, type DesktopSettings, type SettingsStore } from './settings-store.js';
 
 /** The form's labels, used in place of option names in what the form is told. */
@@ -91,14 +91,7 @@ export class SettingsRoutes implements ExtraRoutes {
 
 /** The form's JSON: strings only, each at most 1,024 characters; an empty password keeps the saved one. */
 export function parseForm(body: string, current: DesktopSettings | undefined): DesktopSettings {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new HttpError(400, 'the request body must be JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'the request body must be a JSON object');
-  const form = value as Record<string, unknown>;
+  const form = parseJsonObject(body);
   const problems: string[] = [];
   const out: Record<string, string | undefined> = {};
   for (const key of Object.keys(form)) if (!(SETTINGS_KEYS as readonly string[]).includes(key)) problems.push(`unknown field "${key.slice(0, 40)}"`);
