@@ -118,7 +118,9 @@ export class ClientFeed {
     let lane = this.lanes.get(meta.key);
     if (!lane) { lane = { outstanding: 0 }; this.lanes.set(meta.key, lane); }
     const rate = meta.key === focus ? undefined : this.thumbnailRate;
-    if (rate !== undefined && !this.due(lane, meta.capturedAtUs, 1e6 / rate)) { this.counts.skipped++; return; }
+    // A thumbnail that came due while the page still held the last one waits for its credit; until then each
+    // newer frame takes its place, so the page gets the newest frame, not the one that happened to be due.
+    if (rate !== undefined && !lane.waiting && !this.due(lane, meta.capturedAtUs, 1e6 / rate)) { this.counts.skipped++; return; }
     if (lane.outstanding >= this.creditOf(meta.key)) {
       if (lane.waiting) this.counts.replaced++;
       lane.waiting = { meta, jpeg };

@@ -118,6 +118,28 @@ test('thumbnails: with more than four cameras on screen each gets thumbnailFps b
   feed.close();
 });
 
+test('thumbnails: a thumbnail that came due while the page held the last one goes as the newest frame by the time the page acknowledges', async () => {
+  const { feed, frames, texts, client } = await connect(5);
+  const keys = ['t/1', 't/2', 't/3', 't/4', 't/5'];
+  feed.receive(JSON.stringify({ type: 'view', visible: keys, flow: 'ack' }));
+  await waitFor(() => (texts.some((t) => t.type === 'feed' && t.thumbnailFps === 5) ? true : undefined), 5000, 'thumbnail rate announced');
+  // 15 fps: frame 0 goes; frame 3 (200 ms) is due but the page still draws frame 0, so it waits; frames 4 and 5
+  // are not due, yet each is newer than the one waiting and takes its place.
+  for (let seq = 0; seq <= 5; seq++) feed.offer(meta('t/1', seq, seq * (1000 / 15)), jpeg(seq));
+  await waitFor(() => (frames.length === 1 ? true : undefined), 5000, 'the first thumbnail');
+  assert.equal(feed.stats.replaced, 2, 'frames 4 and 5 replaced the waiting one');
+  client.send(JSON.stringify({ type: 'ack', keys: ['t/1'] }));
+  await waitFor(() => (frames.length === 2 ? true : undefined), 5000, 'the waiting thumbnail after the ack');
+  assert.deepEqual(frames.map((f) => f.seq), [0, 5], 'the newest frame, not the one that was due');
+  // Once it is sent, the schedule goes on by capture time: the next is due at 400 ms, which is frame 6.
+  client.send(JSON.stringify({ type: 'ack', keys: ['t/1'] }));
+  await waitFor(() => (feed.stats.unacknowledged === 0 ? true : undefined), 5000, 'ack');
+  for (let seq = 6; seq <= 9; seq++) feed.offer(meta('t/1', seq, seq * (1000 / 15)), jpeg(seq));
+  await waitFor(() => (frames.length === 3 ? true : undefined), 5000, 'the next due thumbnail');
+  assert.equal(frames[2]!.seq, 6, 'due at 400 ms: frame 6 (400 ms) goes');
+  feed.close();
+});
+
 test('flow socket (a client that never acknowledges): one frame per camera until the socket takes it, newest waits', async () => {
   const { feed, frames } = await connect();
   for (let seq = 1; seq <= 5; seq++) feed.offer(meta('s/a', seq, seq), jpeg(seq));

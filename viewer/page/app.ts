@@ -8,7 +8,8 @@
 import type { CameraSummary, PageFlow, PageMessage, ServerMessage, ViewerSummary } from './contract.js';
 import { FramePipeline, type DrawTarget } from './frame-pipeline.js';
 import { lossCount, overlayLine, overlayTable } from './overlay.js';
-import { tileHealth } from './tile-health.js';
+import { decodeSizeFor, type Size } from './jpeg-decoder.js';
+import { liveUntil, tileHealth } from './tile-health.js';
 
 import { renderMotion } from './motion.js';
 
@@ -31,6 +32,8 @@ interface Tile extends DrawTarget {
   losingUntil: number;
   lastLine: string;
   lastTable: string;
+  /** The picture's box on screen in device pixels (from a ResizeObserver, so no layout is forced per frame). */
+  box?: Size;
 }
 
 const grid = document.getElementById('grid')!;
@@ -78,6 +81,8 @@ function tileFor(key: string, cameraId: string): Tile {
     lastLine: '',
     lastTable: '',
     get hidden() { return root.hidden; },
+    // A 640x480 camera in a 360-pixel tile is decoded at 320x240: a quarter of the work, and the same picture.
+    decodeSize: () => decodeSizeFor({ width: created.camera?.width, height: created.camera?.height }, created.box),
     drawn(frame, resized) {
       if (resized) created.picture.style.aspectRatio = `${created.canvas.width} / ${created.canvas.height}`;
       root.dataset.seq = String(frame.meta.seq);
@@ -92,6 +97,7 @@ function tileFor(key: string, cameraId: string): Tile {
   root.querySelector('.snap')!.addEventListener('click', () => void snapshot(created));
   created.controls.addEventListener('submit', (event) => { event.preventDefault(); void applyControls(created); });
   visibility.observe(root);
+  pictureBoxes.observe(created.picture);
   root.addEventListener('mouseenter', () => { hovered = key; });
   root.addEventListener('mouseleave', () => { if (hovered === key) hovered = undefined; });
   document.getElementById('empty')?.remove();
@@ -120,6 +126,14 @@ const visibility = new IntersectionObserver((entries) => {
   }
   sendView();
 }, { threshold: [0, VISIBLE_SHARE, 0.5, 1] });
+const pictureBoxes = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const tile = tiles.get((entry.target.closest('.tile') as HTMLElement).dataset.key!);
+    const device = entry.devicePixelContentBoxSize?.[0];
+    const css = entry.contentBoxSize[0];
+    if (tile && css) tile.box = device ? { width: device.inlineSize, height: device.blockSize } : { width: css.inlineSize * devicePixelRatio, height: css.blockSize * devicePixelRatio };
+  }
+});
 let socket: WebSocket | undefined;
 let lastView = '';
 
@@ -193,7 +207,8 @@ function renderOverlays(): void {
       measures: pipeline.measures(tile.key, now),
       latencyMs: shown?.latencyMs ?? tile.camera?.latencyMs,
       thumbnailFps: tile.key === enlarged ? undefined : thumbnailFps,
-      size: shown ? { width: tile.canvas.width, height: tile.canvas.height } : undefined,
+      // The frame's own size (the canvas may hold it decoded smaller for a small tile).
+      size: tile.camera?.width && tile.camera.height ? { width: tile.camera.width, height: tile.camera.height } : shown ? { width: tile.canvas.width, height: tile.canvas.height } : undefined,
       losing: now < tile.losingUntil,
     };
     const line = overlayLine(facts);
@@ -245,21 +260,28 @@ function renderSummary(cameras: CameraSummary[], state: ViewerSummary): void {
   markStale();
 }
 
+/** How often tiles are judged at least (a live tile is also judged the moment its frame becomes too old). */
+const JUDGE_EVERY_MS = 250;
+let judgeTimer: number | undefined;
+
 /** Greys every tile whose picture is old: nothing new drawn for a while, or the frame shown is late. */
 function markStale(): void {
   const now = Date.now();
+  let next = now + JUDGE_EVERY_MS;
   for (const tile of tiles.values()) {
     const shown = pipeline.shown(tile.key);
-    const health = tileHealth({
+    const facts = {
       nowMs: now,
       drawnAtMs: shown?.drawnAtMs,
       capturedAtMs: shown === undefined ? undefined : shown.meta.capturedAtUs / 1000,
-      latencyMinMs: pipeline.measures(tile.key, now).latencyMinMs ?? shown?.latencyMs,
+      latencyMinMs: pipeline.latencyMinMs(tile.key, now) ?? shown?.latencyMs,
       expectedFps: tile.camera?.expectedFps,
       // An off-screen tile gets no frames: its picture is old, and nobody sees it.
       thumbnailFps: tile.key === enlarged ? undefined : thumbnailFps,
       offline: tile.camera?.status === 'offline',
-    });
+    };
+    const health = tileHealth(facts);
+    if (health.state === 'live') next = Math.min(next, (liveUntil(facts) ?? Infinity) + 1);
     const judged = health.state === 'behind' && !onScreen.has(tile.key) ? { state: 'live' as const } : health;
     const stale = judged.state !== 'live';
     tile.stale.hidden = !stale;
@@ -268,6 +290,8 @@ function markStale(): void {
     tile.root.dataset.health = judged.state;
     if (judged.state !== 'live' && tile.stale.textContent !== judged.text) tile.stale.textContent = judged.text;
   }
+  clearTimeout(judgeTimer);
+  judgeTimer = window.setTimeout(markStale, Math.max(0, next - Date.now()));
 }
 
 let noticeTimer: number | undefined;
@@ -375,7 +399,7 @@ function connect(): void {
   };
 }
 
-setInterval(markStale, 250);
+markStale();
 setInterval(renderOverlays, 500);
 connect();
 export {};

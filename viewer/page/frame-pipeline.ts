@@ -1,18 +1,21 @@
 /// <reference lib="dom" />
-// A frame's way through the page: message → decode (createImageBitmap, which Chromium and Firefox run off the
-// main thread) → the newest decoded frame of each camera is drawn at the next animation frame → acknowledged
+// A frame's way through the page: message → decode (jpeg-decoder.ts: off the main thread, and no larger than the
+// tile shows it) → the newest decoded frame of each camera is drawn at the next animation frame → acknowledged
 // to the viewer. A camera has at most one frame decoding and one waiting to decode (newest wins), and one
 // decoded frame waiting to be drawn (newest wins); a frame replaced at either place is acknowledged as
 // dropped at once, so the viewer's credit comes back and it sends the newest frame next. The page thus drops
 // frames when it is slow, and never lags.
 import type { FrameMeta } from './contract.js';
 import { decodeFrameMessage } from './frame-message.js';
+import { decodeJpeg, PixelBuffers, type DecodedPicture, type Size } from './jpeg-decoder.js';
 
 /** Where a camera's frames are drawn; the app owns it. */
 export interface DrawTarget {
   canvas: HTMLCanvasElement;
   /** True while the camera is hidden (another camera is enlarged): its frames are dropped, not decoded. */
   readonly hidden: boolean;
+  /** The size to decode at when the tile shows the picture smaller than it is; undefined: full size. */
+  decodeSize(): Size | undefined;
   /** Called after a frame is on the canvas (the new size when it changed). */
   drawn(frame: ShownFrame, resized: boolean): void;
 }
@@ -47,10 +50,11 @@ export interface DrawMeasures {
  * on acknowledgements (so it was sent under them). Only such frames of the current connection are acknowledged.
  */
 interface Incoming { meta: FrameMeta; jpeg: Uint8Array<ArrayBuffer>; connection: number; ackable: boolean }
-interface Decoded extends Incoming { bitmap: ImageBitmap }
+interface Decoded extends Incoming { picture: DecodedPicture }
 
 class CameraFrames {
   decoding = false;
+  readonly buffers = new PixelBuffers();
   pending: Incoming | undefined;
   ready: Decoded | undefined;
   shown: ShownFrame | undefined;
@@ -111,6 +115,16 @@ export class FramePipeline {
     };
   }
 
+  /** The smallest capture → draw latency in the measuring window (cheaper than measures(): no sorting). */
+  latencyMinMs(key: string, nowMs = Date.now()): number | undefined {
+    const camera = this.cameras.get(key);
+    if (!camera) return undefined;
+    trim(camera, nowMs);
+    let min: number | undefined;
+    for (const draw of camera.draws) if (min === undefined || draw.latencyMs < min) min = draw.latencyMs;
+    return min;
+  }
+
   private camera(key: string): CameraFrames {
     let camera = this.cameras.get(key);
     if (!camera) { camera = new CameraFrames(this.targetFor(key)); this.cameras.set(key, camera); }
@@ -119,10 +133,10 @@ export class FramePipeline {
 
   private decode(camera: CameraFrames, frame: Incoming): void {
     camera.decoding = true;
-    createImageBitmap(new Blob([frame.jpeg], { type: 'image/jpeg' }))
-      .then((bitmap) => {
-        if (camera.ready) { camera.ready.bitmap.close(); this.drop(camera, camera.ready); }
-        camera.ready = { ...frame, bitmap };
+    decodeJpeg(frame.jpeg, camera.target.decodeSize(), camera.buffers)
+      .then((picture) => {
+        if (camera.ready) { camera.ready.picture.close(); this.drop(camera, camera.ready); }
+        camera.ready = { ...frame, picture };
         this.requestDraw();
       }, () => {
         // A frame the browser cannot decode is skipped; the next one replaces it.
@@ -151,10 +165,12 @@ export class FramePipeline {
       if (!ready) continue;
       camera.ready = undefined;
       const canvas = camera.target.canvas;
-      const resized = canvas.width !== ready.bitmap.width || canvas.height !== ready.bitmap.height;
-      if (resized) { canvas.width = ready.bitmap.width; canvas.height = ready.bitmap.height; }
-      canvas.getContext('2d')!.drawImage(ready.bitmap, 0, 0);
-      ready.bitmap.close();
+      const { picture } = ready;
+      const resized = canvas.width !== picture.width || canvas.height !== picture.height;
+      if (resized) { canvas.width = picture.width; canvas.height = picture.height; }
+      // Opaque: the compositor need not blend the picture with what is behind it.
+      picture.draw(canvas.getContext('2d', { alpha: false })!);
+      picture.close();
       const latencyMs = now - ready.meta.capturedAtUs / 1000;
       camera.shown = { meta: ready.meta, jpeg: ready.jpeg, drawnAtMs: now, latencyMs };
       camera.drawn++;

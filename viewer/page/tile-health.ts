@@ -31,19 +31,38 @@ export function clocksSkewed(latencyMs: number | undefined): boolean {
   return latencyMs !== undefined && (latencyMs < -50 || latencyMs > 10_000);
 }
 
-export function tileHealth(facts: TileFacts): TileHealth {
-  const { nowMs, drawnAtMs, capturedAtMs } = facts;
+/** How long a tile may go without a new frame, and how old its frame may be, before it stops looking live. */
+function limits(facts: TileFacts): { silentAfterMs: number; behindAfterMs: number; intervalMs: number } {
   const rate = Math.min(facts.expectedFps ?? Infinity, facts.thumbnailFps ?? Infinity);
   const intervalMs = Number.isFinite(rate) && rate > 0 ? 1000 / rate : 0;
+  return { silentAfterMs: Math.max(SILENT_AFTER_MS, facts.expectedFps ? 3000 / facts.expectedFps : 0), behindAfterMs: BEHIND_AFTER_MS + intervalMs, intervalMs };
+}
+
+/**
+ * When a live tile stops being live if nothing new is drawn (this computer's clock), so the page can judge it
+ * again at that moment rather than at its next periodic check; undefined when no time alone changes it.
+ */
+export function liveUntil(facts: TileFacts): number | undefined {
+  const { drawnAtMs, capturedAtMs } = facts;
+  if (drawnAtMs === undefined) return undefined;
+  const { silentAfterMs, behindAfterMs } = limits(facts);
+  const silentAt = drawnAtMs + silentAfterMs;
+  if (capturedAtMs === undefined || clocksSkewed(facts.latencyMinMs)) return silentAt;
+  return Math.min(silentAt, capturedAtMs + behindAfterMs);
+}
+
+export function tileHealth(facts: TileFacts): TileHealth {
+  const { nowMs, drawnAtMs, capturedAtMs } = facts;
+  const { silentAfterMs, behindAfterMs, intervalMs } = limits(facts);
   const silentFor = drawnAtMs === undefined ? Infinity : nowMs - drawnAtMs;
   const silent = (): TileHealth => {
     const when = drawnAtMs === undefined ? 'no picture yet' : `last frame ${Math.round(silentFor / 1000)} s ago`;
     return { state: 'silent', text: facts.offline ? `offline · ${when}` : when };
   };
-  if (silentFor > Math.max(SILENT_AFTER_MS, facts.expectedFps ? 3000 / facts.expectedFps : 0)) return silent();
+  if (silentFor > silentAfterMs) return silent();
   if (capturedAtMs === undefined || clocksSkewed(facts.latencyMinMs)) return { state: 'live' };
   const age = nowMs - capturedAtMs;
-  if (age <= BEHIND_AFTER_MS + intervalMs) return { state: 'live' };
+  if (age <= behindAfterMs) return { state: 'live' };
   // Old, and nothing drawn for a while either: the frames stopped (say so as when the clocks disagree).
   // Old although frames are still being drawn: they come late.
   if (silentFor > Math.max(BEHIND_AFTER_MS, 2 * intervalMs)) return silent();
