@@ -45,7 +45,13 @@ const ALONE: Readonly<Record<string, string>> = {
  */
 const ONE_AT_A_TIME = (name: string): string | undefined => (name.startsWith('browser/') ? 'chromium' : undefined);
 
-interface Outcome { file: string; ms: number; code: number | null; pass: number; fail: number; skip: number; output: string }
+interface Outcome { file: string; ms: number; code: number | null; pass: number; fail: number; skip: number; output: string; tailMs: number }
+
+/**
+ * A file whose process outlives its last test by more than this is named in the report: something it started
+ * (a timer, a socket, a child) still holds it open, which costs the run that long for nothing.
+ */
+const TAIL_NOTE_MS = 2000;
 
 const argv = process.argv.slice(2);
 // One file per CPU, at least two: most of a file's time is spent waiting on brokers, processes and timers,
@@ -115,7 +121,12 @@ function runFile(file: string): Promise<Outcome> {
     // Its own process group, so that a file over its time limit can be ended with all it started.
     const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+    // When the last top-level test ended: its TAP line ("ok 3 - …") is written as it ends.
+    let lastTestAt = started;
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (/^(not )?ok \d+ /m.test(chunk.toString('utf8'))) lastTestAt = performance.now();
+    });
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
     runningGroups.add(child.pid!);
     let overLimit = false;
@@ -129,14 +140,16 @@ function runFile(file: string): Promise<Outcome> {
       if (overLimit) output += `\nrun-tests: stopped after ${FILE_LIMIT_S} s (PICAM_TEST_FILE_LIMIT_S), with every process it had started\n`;
       const code = overLimit ? 1 : exitCode;
       const count = (what: string): number => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(output)?.[1] ?? 0);
-      resolve({ file: nameOf(file), ms: performance.now() - started, code, pass: count('pass'), fail: count('fail'), skip: count('skipped'), output });
+      const ended = performance.now();
+      resolve({ file: nameOf(file), ms: ended - started, code, pass: count('pass'), fail: count('fail'), skip: count('skipped'), output, tailMs: ended - lastTestAt });
     });
   });
 }
 
 function report(o: Outcome): void {
   const ok = o.code === 0;
-  process.stdout.write(`${ok ? 'ok    ' : 'FAILED'} ${(o.ms / 1000).toFixed(1).padStart(6)} s  test/${o.file}  (${o.pass} passed${o.fail ? `, ${o.fail} failed` : ''}${o.skip ? `, ${o.skip} skipped` : ''})\n`);
+  const tail = o.tailMs > TAIL_NOTE_MS ? `; ended ${(o.tailMs / 1000).toFixed(1)} s after its last test: something it started holds it open` : '';
+  process.stdout.write(`${ok ? 'ok    ' : 'FAILED'} ${(o.ms / 1000).toFixed(1).padStart(6)} s  test/${o.file}  (${o.pass} passed${o.fail ? `, ${o.fail} failed` : ''}${o.skip ? `, ${o.skip} skipped` : ''}${tail})\n`);
   if (!ok) {
     process.stdout.write(o.output.replace(/^/gm, '    | ') + '\n');
     return;

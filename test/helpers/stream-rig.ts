@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SourceCounters } from '../../protocol/reassembler.js';
 import { freePort } from '../../harness/mosquitto.js';
-import { AGENT_CLI, VIEWER_CLI, runNode, sleep, type RunningProcess } from './processes.js';
+import { AGENT_CLI, VIEWER_CLI, runNode, within, type RunningProcess } from './processes.js';
 
 /** The parts of picam-viewer's /api/cameras that the fault tests read. */
 export interface ViewerApi {
@@ -70,7 +70,7 @@ export function checkSavedFrames(saveDir: string, cameraId: string, sourceFrames
  */
 export async function stopWithin(p: RunningProcess, ms = 12_000): Promise<number | string> {
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-  const outcome = await Promise.race([p.exited, sleep(ms).then(() => 'timeout' as const)]);
+  const outcome = await within(p.exited, ms, 'timeout' as const);
   if (outcome === 'timeout') {
     p.child.kill('SIGKILL');
     throw new Error(`did not exit within ${ms} ms of SIGTERM; output:\n${p.output()}`);
