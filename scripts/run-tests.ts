@@ -41,8 +41,9 @@ const ALONE: Readonly<Record<string, string>> = {
 
 /**
  * Files that spend most of their time waiting on what they test (outages, timeouts, backoff, windows with
- * nothing in them), using under half a CPU when measured: each counts as half a job, so that twice as many
- * of them run at once. Their timings have room for a busy machine; what measures rates is in ALONE.
+ * nothing in them): measured alone, each kept a quarter to two thirds of one CPU busy. Each counts as half a
+ * job, so that twice as many of them run at once. Their timings have room for a busy machine; what measures
+ * rates is in ALONE.
  */
 const WAITING: Readonly<Record<string, string>> = {
   'reliability/network-loss': 'a network cut, a half-open link until keepalive notices, a lost connection attempt',
