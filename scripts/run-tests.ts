@@ -68,10 +68,11 @@ const ONE_AT_A_TIME = (name: string): string | undefined => (name.startsWith('br
 interface Outcome { file: string; ms: number; code: number | null; pass: number; fail: number; skip: number; output: string; tailMs: number }
 
 /**
- * A file whose process outlives its last test by more than this is named in the report: something it started
- * (a timer, a socket, a child) still holds it open, which costs the run that long for nothing.
+ * A file whose process outlives its last test by more than this is named in the report: its after() hooks are
+ * slow, or something it started (a timer, a socket, a child) still holds it open, which costs the run that long
+ * for nothing.
  */
-const TAIL_NOTE_MS = 2000;
+const TAIL_NOTE_MS = 3000;
 
 const argv = process.argv.slice(2);
 // One file per CPU, at least two: most of a file's time is spent waiting on brokers, processes and timers,
@@ -168,7 +169,7 @@ function runFile(file: string): Promise<Outcome> {
 
 function report(o: Outcome): void {
   const ok = o.code === 0;
-  const tail = o.tailMs > TAIL_NOTE_MS ? `; ended ${(o.tailMs / 1000).toFixed(1)} s after its last test: something it started holds it open` : '';
+  const tail = o.tailMs > TAIL_NOTE_MS ? `; ended ${(o.tailMs / 1000).toFixed(1)} s after its last test: slow to clean up, or held open by something it started` : '';
   process.stdout.write(`${ok ? 'ok    ' : 'FAILED'} ${(o.ms / 1000).toFixed(1).padStart(6)} s  test/${o.file}  (${o.pass} passed${o.fail ? `, ${o.fail} failed` : ''}${o.skip ? `, ${o.skip} skipped` : ''}${tail})\n`);
   if (!ok) {
     process.stdout.write(o.output.replace(/^/gm, '    | ') + '\n');
