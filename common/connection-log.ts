@@ -40,6 +40,11 @@ export class ConnectionLog {
   /** A failed attempt, with what to do about it (connectionHint). */
   error(error: Error, hint: string | undefined): void {
     this.checkStable();
+    // A broker that closes a connection at once (max_connections) resets it instead when the CONNECT has already
+    // arrived, as it often has on a busy machine: before the CONNACK that is the same unexplained refusal as a
+    // plain close, and counted with those by closed().
+    const code = (error as NodeJS.ErrnoException).code;
+    if (this.connectedAt === undefined && (code === 'ECONNRESET' || code === 'EPIPE')) return;
     this.errorThisAttempt = true;
     this.warnOnce(error.message, { error: error.message, hint });
   }

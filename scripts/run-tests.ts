@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 //   node dist/scripts/run-tests.js [--jobs N] [--long] [FOLDER-OR-FILE ...]
 //
 // --long runs the long suite (npm run test:long) instead of the default one. --jobs (default: the number of
-// CPUs, at least 2; or PICAM_TEST_JOBS) sets how many files run at once; files in ALONE run afterwards, one at
-// a time. The files that took longest last time start first (dist/test-durations.json), so the run ends with
+// CPUs, at least 2; or PICAM_TEST_JOBS) sets how many files run at once, a file in WAITING counting as half of
+// one (with --jobs 1, one file at a time whatever it is); files in ALONE run afterwards, one at a time. The files that took longest last time start first (dist/test-durations.json), so the run ends with
 // short files rather than waiting on one long one.
 // Node 20's runner has no glob support, hence this file.
 
@@ -35,8 +35,28 @@ const LONG: Readonly<Record<string, string>> = {
 const ALONE: Readonly<Record<string, string>> = {
   'integration/link-pacing': 'frame rates through an emulated link',
   'integration/adaptive-quality': 'settings chosen from the rate a throttled link delivers',
-  'viewer/slow-page-memory': "the viewer's memory over 30 s with a slow page",
+  'viewer/slow-page-memory': "the viewer's memory over 15 s with a slow page",
   'security/memory-bounds': 'memory ceilings under floods',
+};
+
+/**
+ * Files that spend most of their time waiting on what they test (outages, timeouts, backoff, windows with
+ * nothing in them): measured alone, each kept a quarter to two thirds of one CPU busy. Each counts as half a
+ * job, so that twice as many of them run at once. Their timings have room for a busy machine; what measures
+ * rates is in ALONE.
+ */
+const WAITING: Readonly<Record<string, string>> = {
+  'reliability/network-loss': 'a network cut, a half-open link until keepalive notices, a lost connection attempt',
+  'reliability/broker-restart': 'a broker down for 3 s',
+  'reliability/camera-stall': 'stall timeouts and windows with no watchdog ping',
+  'integration/broker-refusals': 'refused connections and a 5 s window counting reconnects',
+  'integration/bridge': 'the central broker down for 4 s, the bridge retrying',
+  'integration/remote-control': 'frames counted over 2 s windows at 4 and 20 fps',
+  'security/deploy-acl': 'barriers that let refused messages show, on an idle broker',
+  'viewer/record-cli': 'segments of a recording at 8 fps',
+  'capture/process-lifetime': 'camera programs dying with their owner, or not',
+  'capture/raspistill-source': "the stand-in raspistill's 1 s settle and time-lapse intervals",
+  'capture/rpicam-source': 'the stand-in rpicam-vid hanging until the supervisor restarts it',
 };
 
 /**
@@ -45,7 +65,14 @@ const ALONE: Readonly<Record<string, string>> = {
  */
 const ONE_AT_A_TIME = (name: string): string | undefined => (name.startsWith('browser/') ? 'chromium' : undefined);
 
-interface Outcome { file: string; ms: number; code: number | null; pass: number; fail: number; skip: number; output: string }
+interface Outcome { file: string; ms: number; code: number | null; pass: number; fail: number; skip: number; output: string; tailMs: number }
+
+/**
+ * A file whose process outlives its last test by more than this is named in the report: its after() hooks are
+ * slow, or something it started (a timer, a socket, a child) still holds it open, which costs the run that long
+ * for nothing.
+ */
+const TAIL_NOTE_MS = 3000;
 
 const argv = process.argv.slice(2);
 // One file per CPU, at least two: most of a file's time is spent waiting on brokers, processes and timers,
@@ -83,9 +110,9 @@ const named = [...new Set(roots.flatMap(find))].filter(hasSource).sort();
 // Files named one by one run whatever suite they belong to; a folder gives its files of the chosen suite.
 const explicit = new Set(targets.map((t) => path.resolve(testDir, t.replace(/^(dist\/)?test\//, ''))).flatMap((t) => [t, `${t}.test.js`]));
 const files = named.filter((f) => explicit.has(f) || (nameOf(f) in LONG) === long);
-for (const name of Object.keys({ ...LONG, ...ALONE })) {
+for (const name of Object.keys({ ...LONG, ...ALONE, ...WAITING })) {
   if (!fs.existsSync(path.join(testDir, `${name}.test.js`))) {
-    console.error(`scripts/run-tests.ts names test/${name}.test.ts, which does not exist: update LONG or ALONE`);
+    console.error(`scripts/run-tests.ts names test/${name}.test.ts, which does not exist: update LONG, ALONE or WAITING`);
     process.exit(2);
   }
 }
@@ -115,7 +142,12 @@ function runFile(file: string): Promise<Outcome> {
     // Its own process group, so that a file over its time limit can be ended with all it started.
     const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+    // When the last top-level test ended: its TAP line ("ok 3 - …") is written as it ends.
+    let lastTestAt = started;
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (/^(not )?ok \d+ /m.test(chunk.toString('utf8'))) lastTestAt = performance.now();
+    });
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
     runningGroups.add(child.pid!);
     let overLimit = false;
@@ -129,14 +161,16 @@ function runFile(file: string): Promise<Outcome> {
       if (overLimit) output += `\nrun-tests: stopped after ${FILE_LIMIT_S} s (PICAM_TEST_FILE_LIMIT_S), with every process it had started\n`;
       const code = overLimit ? 1 : exitCode;
       const count = (what: string): number => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(output)?.[1] ?? 0);
-      resolve({ file: nameOf(file), ms: performance.now() - started, code, pass: count('pass'), fail: count('fail'), skip: count('skipped'), output });
+      const ended = performance.now();
+      resolve({ file: nameOf(file), ms: ended - started, code, pass: count('pass'), fail: count('fail'), skip: count('skipped'), output, tailMs: ended - lastTestAt });
     });
   });
 }
 
 function report(o: Outcome): void {
   const ok = o.code === 0;
-  process.stdout.write(`${ok ? 'ok    ' : 'FAILED'} ${(o.ms / 1000).toFixed(1).padStart(6)} s  test/${o.file}  (${o.pass} passed${o.fail ? `, ${o.fail} failed` : ''}${o.skip ? `, ${o.skip} skipped` : ''})\n`);
+  const tail = o.tailMs > TAIL_NOTE_MS ? `; ended ${(o.tailMs / 1000).toFixed(1)} s after its last test: slow to clean up, or held open by something it started` : '';
+  process.stdout.write(`${ok ? 'ok    ' : 'FAILED'} ${(o.ms / 1000).toFixed(1).padStart(6)} s  test/${o.file}  (${o.pass} passed${o.fail ? `, ${o.fail} failed` : ''}${o.skip ? `, ${o.skip} skipped` : ''}${tail})\n`);
   if (!ok) {
     process.stdout.write(o.output.replace(/^/gm, '    | ') + '\n');
     return;
@@ -146,27 +180,37 @@ function report(o: Outcome): void {
   for (const line of figures) process.stdout.write(`         ${line.trim().replace(/^# \\#/, '#')}\n`);
 }
 
-/** Runs the files `width` at a time; of the files in one ONE_AT_A_TIME group, one at a time. */
+/**
+ * Runs the files `width` jobs at a time (a file in WAITING is half a job when width is 2 or more); of the files in
+ * one ONE_AT_A_TIME group, one at a time. The first file in the list that fits starts.
+ */
 async function pool(list: string[], width: number): Promise<Outcome[]> {
   const queue = [...list];
   const done: Outcome[] = [];
   const busy = new Set<string>();
+  const share = (file: string): number => (width > 1 && nameOf(file) in WAITING ? 0.5 : 1);
   let wake: () => void = () => {};
   let running = 0;
+  let used = 0;
   await new Promise<void>((resolve) => {
     const next = (): void => {
-      while (running < width) {
-        const index = queue.findIndex((file) => { const group = ONE_AT_A_TIME(nameOf(file)); return group === undefined || !busy.has(group); });
+      for (;;) {
+        const index = queue.findIndex((file) => {
+          const group = ONE_AT_A_TIME(nameOf(file));
+          return (group === undefined || !busy.has(group)) && used + share(file) <= width;
+        });
         if (index < 0) break;
         const file = queue.splice(index, 1)[0]!;
         const group = ONE_AT_A_TIME(nameOf(file));
         if (group) busy.add(group);
         running++;
+        used += share(file);
         void runFile(file).then((outcome) => {
           report(outcome);
           done.push(outcome);
           if (group) busy.delete(group);
           running--;
+          used -= share(file);
           wake();
         });
       }
@@ -188,7 +232,7 @@ files.sort((a, b) => (lastTime[nameOf(b)] ?? Infinity) - (lastTime[nameOf(a)] ??
 const started = performance.now();
 const alone = files.filter((f) => nameOf(f) in ALONE);
 const together = files.filter((f) => !(nameOf(f) in ALONE));
-process.stdout.write(`${files.length} test files (${long ? 'long suite' : 'default suite'}), ${jobs} at a time${alone.length ? `, then ${alone.length} alone` : ''}; ${os.cpus().length} CPUs\n`);
+process.stdout.write(`${files.length} test files (${long ? 'long suite' : 'default suite'}), ${jobs} at a time${jobs > 1 ? ' (two of those that mostly wait to one)' : ''}${alone.length ? `, then ${alone.length} alone` : ''}; ${os.cpus().length} CPUs\n`);
 const outcomes = [...(await pool(together, jobs)), ...(await pool(alone, 1))];
 const wall = (performance.now() - started) / 1000;
 for (const o of outcomes) lastTime[o.file] = Math.round(o.ms);

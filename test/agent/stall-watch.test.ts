@@ -29,7 +29,7 @@ test('stall watch: a source that never delivers is stalled after the timeout fro
   const watch = new StallWatch({ timeoutMs: 100 }, (c) => changes.push(c));
   watch.start();
   watch.start();
-  await new Promise((r) => setTimeout(r, 250));
+  await new Promise((r) => setTimeout(r, 250)); // 2.5 timeouts: a second start() must not add a second stall (absence)
   watch.stop();
   watch.stop();
   assert.equal(changes.length, 1);

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { SystemdNotifier } from '../../agent/systemd-notifier.js';
 import { startNotifySocket, type NotifySocket } from '../helpers/notify-socket.js';
+import { waitFor } from '../helpers/processes.js';
 
 // These tests drive the real systemd-notify binary against a real AF_UNIX datagram socket.
 
@@ -67,7 +68,7 @@ describe('SystemdNotifier', () => {
     await notifier.stopping();
     await notifier.stop();
     assert.deepEqual(notifier.counters, { sent: 0, failed: 0, watchdogPings: 0, watchdogWithheld: 0 });
-    await sleep(50);
+    await sleep(50); // a window for a datagram that must not come (none is ever sent, so no event to wait for)
     assert.deepEqual(socket!.received(), []);
   });
 
@@ -139,9 +140,9 @@ describe('SystemdNotifier', () => {
     notifier.start();
     const pings = (): number => socket!.messages().filter((d) => d.fields.WATCHDOG === '1').length;
 
-    await sleep(700); // three periods, no frame yet
+    // Two periods with no frame yet, counted by the notifier itself: withheld, not sent.
+    await waitFor(() => notifier!.counters.watchdogWithheld >= 2, 2000, 'two withheld pings');
     assert.equal(pings(), 0);
-    assert.ok(notifier.counters.watchdogWithheld >= 2);
 
     const frames = setInterval(() => notifier!.frameSent(), 40);
     try {
@@ -153,11 +154,13 @@ describe('SystemdNotifier', () => {
     // Once a period has passed without frames, no ping is queued any more; a STATUS queued behind whatever
     // is still in flight tells when the last of them was delivered.
     const withheld = notifier.counters.watchdogWithheld;
-    while (notifier.counters.watchdogWithheld === withheld) await sleep(50);
+    await waitFor(() => notifier!.counters.watchdogWithheld !== withheld, 2000, 'a period without frames');
     await notifier.status('quiet');
     await socket!.waitFor((d) => d.fields.STATUS === 'quiet'); // the receiver reports in arrival order
     const settled = pings();
-    await sleep(800); // four periods
+    const withheldSettled = notifier.counters.watchdogWithheld;
+    // Three more periods without frames, as the notifier counts them; not one may ping.
+    await waitFor(() => notifier!.counters.watchdogWithheld >= withheldSettled + 3, 3000, 'three more periods without frames');
     assert.equal(pings(), settled, 'no ping while no frame is sent');
     assert.ok(lines.some((l) => l.startsWith('warn') && l.includes('withholding WATCHDOG=1')), lines.join('\n'));
 
@@ -201,7 +204,7 @@ describe('SystemdNotifier', () => {
     await first;
     assert.equal(notifier.counters.sent, 1, 'the queued READY was delivered before stop resolved');
     // libuv releases an exited child's handles a few loop turns after 'close'; a leak would stay.
-    for (let i = 0; i < 50 && countResources('ProcessWrap') > children; i++) await sleep(20);
+    await waitFor(() => countResources('ProcessWrap') <= children, 1000, 'the systemd-notify child\'s handles released').catch(() => undefined);
     assert.equal(countResources('Timeout'), timers);
     assert.equal(countResources('ProcessWrap'), children, 'no systemd-notify child left');
     await notifier.status('after stop');

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Viewer } from '../../viewer/viewer.js';
@@ -9,10 +12,10 @@ import { standinEnv } from '../../harness/standin-path.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
 // A camera that hangs while its agent stays connected, as the page shows it in a real Chromium. The agent is
-// picam-agent with the stand-in rpicam-vid, which stops writing after 100 frames but keeps running (a hung
-// camera): 10 s of frames, so that a busy machine still shows the camera streaming before it hangs. The agent
-// reports the stall in its stats after --stall-timeout; its supervisor kills the silent camera program after
-// 3 s and starts it again, so frames come back and the agent reports the stall over.
+// picam-agent with the stand-in rpicam-vid, which stops writing but keeps running (a hung camera) once the test
+// has seen the camera streaming on the page and asks it to (PICAM_STANDIN_HANG_FILE). The agent reports the
+// stall in its stats after --stall-timeout; its supervisor kills the silent camera program after 3 s and starts
+// it again, so frames come back and the agent reports the stall over.
 
 const KEY = 'picam/hung';
 let broker: RunningBroker;
@@ -20,6 +23,7 @@ let viewer: Viewer;
 let agent: RunningProcess;
 let chromium: RunningChromium;
 let page: Page;
+const hangFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'picam-hang-')), 'hang');
 
 const tile = `.tile[data-key="${KEY}"]`;
 const seqOf = async (): Promise<number> => Number((await page.locator(tile).getAttribute('data-seq')) ?? -1);
@@ -30,7 +34,7 @@ before(async () => {
   agent = runNode(
     AGENT_CLI,
     ['--broker', broker.url, '--camera-id', 'hung', '--source', 'rpicam', '--width', '160', '--height', '120', '--fps', '10', '--stall-timeout', '0.5', '--no-adaptive'],
-    standinEnv({ PICAM_STANDIN_STALL_AFTER: '100' }),
+    standinEnv({ PICAM_STANDIN_HANG_FILE: hangFile }),
   );
   chromium = await launchChromium();
   page = await chromium.context.newPage();
@@ -44,6 +48,7 @@ after(async () => {
   await agent?.stop('SIGKILL');
   await viewer?.stop();
   await broker?.stop();
+  fs.rmSync(path.dirname(hangFile), { recursive: true, force: true });
 });
 
 test('a camera whose agent reports a stall gets a "camera stalled" badge that goes away when frames resume', async () => {
@@ -51,6 +56,8 @@ test('a camera whose agent reports a stall gets a "camera stalled" badge that go
   await waitFor(async () => ((await seqOf()) >= 0 ? true : undefined), 15_000, 'a frame drawn');
   const badge = page.locator(`${tile} .badge.stalled`);
   assert.equal(await badge.isHidden(), true, 'a streaming camera has no stall badge');
+
+  fs.writeFileSync(hangFile, '');
 
   await page.locator(`${tile}[data-stalled="true"]`).waitFor({ timeout: 15_000 });
   assert.match(agent.output(), /camera stalled: no frame from the source/, 'the agent itself saw the stall');

@@ -105,7 +105,7 @@ test('a deliberately slow page (CPU throttled through CDP) keeps latency bounded
   const cdp = await chromium.context.newCDPSession(page);
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: 12 });
   try {
-    await sleep(2000); // let the throttled page settle into its pace
+    await sleep(2000); // a warm-up, not a wait: what is measured is the throttled page's steady pace, not the switch to it
     const start = await drawCount(page);
     const summaries = Number(await page.evaluate(() => document.body.dataset.summaries));
     const overlays = Number(await page.evaluate(() => document.body.dataset.overlayUpdates));
@@ -126,7 +126,7 @@ test('a deliberately slow page (CPU throttled through CDP) keeps latency bounded
         if (t.age > 1750 + 1000 / THUMBNAIL_FPS && t.health === 'live') unflagged.push(`${t.key} ${t.age} ms`);
         if (t.health === 'behind') assert.match(t.text ?? '', /^behind by \d+(\.\d)? s$/);
       }
-      await sleep(300);
+      await sleep(300); // the sampling step of the 8 s window
     }
     const draws = await drawsSince(page, start);
     const latencies = draws.map((d) => d[2] - d[1]).sort((a, b) => a - b);

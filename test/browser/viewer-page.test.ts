@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { launchChromium, type RunningChromium } from '../../harness/chromium.js';
 import { freePort, startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
-import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
 
 // The viewer's page in a real headless Chromium, fed by two real agents (synthetic source) over a real
 // mosquitto: what the person at the desktop sees, clicks and downloads.
@@ -136,7 +136,10 @@ test('recording from the page writes MJPEG files that ffprobe decodes, with a ma
   await page.locator('#record').click();
   await page.locator('#record.active').waitFor({ timeout: 5000 });
   await page.locator(`${tile('cam-a')} .rec:not([hidden])`).waitFor({ timeout: 5000 });
-  await sleep(2000);
+  // Until each camera's index holds three frames (its rows are written frame by frame).
+  const indexRows = (id: string): number => fs.readdirSync(saveDir).filter((f) => f.startsWith(`${id}_`) && f.endsWith('.csv'))
+    .reduce((n, f) => n + fs.readFileSync(path.join(saveDir, f), 'utf8').trim().split('\n').length - 1, 0);
+  await waitFor(() => indexRows('cam-a') >= 3 && indexRows('cam-b') >= 3, 10_000, 'three recorded frames of each camera');
   await page.screenshot({ path: path.join(artifacts, 'viewer-recording.png') });
   await page.locator('#record').click();
   await page.locator('#record:not(.active)').waitFor({ timeout: 5000 });

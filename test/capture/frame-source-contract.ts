@@ -87,7 +87,7 @@ export function frameSourceContract(name: string, makeSource: () => FrameSource,
         assert.deepEqual([meta.width, meta.height], [source.width, source.height], 'frames have the announced size');
         assert.deepEqual(sink.fatals, []);
 
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await new Promise((resolve) => setTimeout(resolve, 300)); // absence: several frame intervals with no frame after stop()
         assert.equal(sink.frames.length, countAtStop, 'no frame after stop()');
         if (options.spawnsProcesses) {
           await waitFor(() => spawned.every((pid) => !isAlive(pid)), 2000, 'camera processes to be gone');

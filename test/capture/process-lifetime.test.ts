@@ -72,7 +72,7 @@ describe('camera processes never outlive their owner', () => {
     running.child.kill('SIGKILL');
     await running.exited;
     try {
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await new Promise((resolve) => setTimeout(resolve, 700)); // absence: longer than a guarded camera takes to die
       assert.ok(isAlive(camera), 'the orphan is still there: the guard is what ends it');
     } finally {
       process.kill(camera, 'SIGKILL');

@@ -81,7 +81,7 @@ describe('SupervisedProcess', () => {
     await waitFor(() => supervisor.pid === undefined, 2000, 'the first run to end');
     await supervisor.stop();
     await supervisor.stop();
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await new Promise((resolve) => setTimeout(resolve, 400)); // absence: two backoff waits, a restart would have come
     assert.equal(spawned.length, 1);
   });
 

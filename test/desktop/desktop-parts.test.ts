@@ -10,6 +10,7 @@ import { appWindowCandidates, appWindowProgram } from '../../viewer/app-window.j
 import { checkSettings, parseForm, SettingsRoutes } from '../../viewer/settings/settings-routes.js';
 import { defaultSettingsFile, SettingsStore } from '../../viewer/settings/settings-store.js';
 import { HttpError } from '../../viewer/web-server.js';
+import { waitFor } from '../helpers/processes.js';
 
 const WINDOWS_ENV = { 'ProgramFiles(x86)': 'C:\\Program Files (x86)', ProgramFiles: 'C:\\Program Files', LOCALAPPDATA: 'C:\\Users\\ann\\AppData\\Local' };
 
@@ -78,7 +79,8 @@ test('saving: the file is restricted before the settings are written into it; a 
     const text = fs.readFileSync(file, 'utf8');
     assert.match(text, /^password: 'pw: "#x'$/m, 'YAML-quoted');
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(restarted, 0, 'the restart waits until the answer has left');
+    await waitFor(() => restarted > 0, 2000, 'the restart after saving');
     assert.equal(restarted, 1);
     const view = await routes.answer('GET', '/api/settings', undefined);
     assert.equal(JSON.stringify(view).includes('pw:'), false, 'the password is never sent back');

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, freePort, type RunningBroker } from '../../harness/mosquitto.js';
-import { collectMessages, retainedText } from '../helpers/mqtt-peek.js';
+import { retainedText } from '../helpers/mqtt-peek.js';
 import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
+import { TopicMonitor } from '../helpers/stats-monitor.js';
 
 // End to end across processes: picam-agent (file source) → real mosquitto → picam-viewer (--save-dir).
 // Every saved frame must be byte-identical to the source file its sequence number names, in order.
@@ -68,7 +69,10 @@ test('retained info/status are on the broker, and a killed agent reads offline (
   const agent = runNode(AGENT_CLI, ['--broker', broker.url, '--camera-id', 'killme', '--source', 'synthetic', '--fps', '5', '--width', '160', '--height', '120']);
   running.push(agent);
   await agent.waitFor(/first frame published/);
-  const seen = await collectMessages(broker.url, 'picam/killme/#', 600);
+  const monitor = new TopicMonitor(broker.url, ['picam/killme/#']);
+  await monitor.start();
+  // The retained info and status come first, then live chunks.
+  const seen = await waitFor(() => (monitor.seen.some((m) => m.topic === 'picam/killme/frame') ? [...monitor.seen] : undefined), 5000, 'a chunk').finally(() => monitor.stop());
   const info = seen.find((m) => m.topic === 'picam/killme/info');
   assert.ok(info?.retain, 'info is retained');
   const parsed = JSON.parse(info.payload.toString()) as Record<string, unknown>;

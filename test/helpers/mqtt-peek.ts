@@ -1,20 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
 
-/** Subscribes to `topic`, collects messages for `ms` milliseconds (retained ones arrive first), then disconnects. */
-export async function collectMessages(url: string, topic: string, ms: number, options: mqtt.IClientOptions = {}): Promise<Array<{ topic: string; payload: Buffer; retain: boolean }>> {
+export interface Peeked { topic: string; payload: Buffer; retain: boolean }
+
+/**
+ * The retained messages the broker holds under `topic` (a filter), without waiting a fixed time: mosquitto sends
+ * them after the SUBACK of their subscription and before the SUBACK of a second subscription on the same
+ * connection, so that second SUBACK is the barrier. At QoS 0, so no in-flight limit holds one back past it.
+ */
+export async function retainedMessages(url: string, topic: string, options: mqtt.IClientOptions = {}): Promise<Peeked[]> {
   const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...options });
-  const seen: Array<{ topic: string; payload: Buffer; retain: boolean }> = [];
-  client.on('message', (t, payload, packet) => seen.push({ topic: t, payload, retain: packet.retain }));
-  await client.subscribeAsync(topic);
-  await new Promise((r) => setTimeout(r, ms));
-  await client.endAsync();
-  return seen;
+  try {
+    const seen: Peeked[] = [];
+    client.on('message', (t, payload, packet) => { if (packet.retain) seen.push({ topic: t, payload, retain: true }); });
+    await client.subscribeAsync(topic, { qos: 0 });
+    // Refused or not (an ACL may deny this topic), its SUBACK comes after the retained messages above.
+    await client.subscribeAsync(`picam-test/barrier/${randomUUID()}`, { qos: 0 }).catch(() => undefined);
+    return seen;
+  } finally {
+    await client.endAsync();
+  }
 }
 
-/** The retained payload of one topic as text, or undefined if none arrives within ms. */
-export async function retainedText(url: string, topic: string, ms = 300): Promise<string | undefined> {
-  const seen = await collectMessages(url, topic, ms);
-  const retained = seen.filter((m) => m.retain && m.topic === topic);
+/** The retained payload of one topic as text, or undefined if the broker holds none. */
+export async function retainedText(url: string, topic: string, options: mqtt.IClientOptions = {}): Promise<string | undefined> {
+  const retained = (await retainedMessages(url, topic, options)).filter((m) => m.topic === topic);
   return retained.at(-1)?.payload.toString('utf8');
 }
 

@@ -54,6 +54,21 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv =
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * What `promise` settles to, or `fallback` if it has not settled within `ms`. The timer is cleared either way:
+ * a bare race against sleep() keeps the test file's process alive until the sleep ends, long after its last
+ * test (stopWithin's 12 s held most files open that long).
+ */
+export async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<F>((resolve) => { timer = setTimeout(() => resolve(fallback), ms); });
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * The tests' one way to wait for a condition: polls `check` every `stepMs` until it returns a value other than
  * undefined or false, and resolves with it; throws after timeoutMs naming `what`. Prefer it to a fixed sleep.
  */

@@ -17,13 +17,17 @@ export class TopicMonitor {
 
   constructor(private readonly url: string, private readonly topics: string[], private readonly options: mqtt.IClientOptions = {}) {}
 
+  /** Resolves once the first subscription is in place (its SUBACK came), so nothing published after it is missed. */
   async start(): Promise<void> {
     const client = mqtt.connect(this.url, { reconnectPeriod: 100, connectTimeout: 2000, ...this.options });
     this.client = client;
     client.on('message', (topic, payload, packet) => this.seen.push({ at: Date.now(), topic, payload, retain: packet.retain }));
-    client.on('connect', () => { void client.subscribeAsync(this.topics).catch(() => undefined); });
+    const subscribed = new Promise<void>((resolve) => {
+      // Subscribed again on every reconnect (a clean session forgets it).
+      client.on('connect', () => { client.subscribeAsync(this.topics).then(() => resolve(), () => resolve()); });
+    });
     client.on('error', () => undefined);
-    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    await subscribed;
   }
 
   /** Stats documents of a topic received at or after `since` (ms epoch). */

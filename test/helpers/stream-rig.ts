@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SourceCounters } from '../../protocol/reassembler.js';
 import { freePort } from '../../harness/mosquitto.js';
-import { AGENT_CLI, VIEWER_CLI, runNode, sleep, type RunningProcess } from './processes.js';
+import { AGENT_CLI, VIEWER_CLI, runNode, waitFor, within, type RunningProcess } from './processes.js';
 
 /** The parts of picam-viewer's /api/cameras that the fault tests read. */
 export interface ViewerApi {
@@ -65,12 +65,25 @@ export function checkSavedFrames(saveDir: string, cameraId: string, sourceFrames
 }
 
 /**
+ * After `warning` (a refused connection, which the log says once), waits until `attempts` more attempts were
+ * closed in turn without connecting: a program that fell back to a weaker connection would have connected by
+ * then. The program must run with --log-level debug, which logs every close ("connection closed; reconnecting").
+ */
+export async function refusedAgain(p: RunningProcess, warning: string, attempts = 2): Promise<void> {
+  const from = p.output().indexOf(warning);
+  assert.ok(from >= 0, `the warning is in the output: ${warning}`);
+  // The close of the attempt that logged the warning comes after it, then one per further attempt.
+  await waitFor(() => (p.output().slice(from).match(/connection closed; reconnecting/g) ?? []).length > attempts, 10_000, `${attempts} more refused attempts`);
+  assert.doesNotMatch(p.output(), /connected to broker/, 'never connected');
+}
+
+/**
  * SIGTERM, then the exit code; a program that has not exited after `ms` is killed and the test fails with
  * its output, rather than waiting for ever.
  */
 export async function stopWithin(p: RunningProcess, ms = 12_000): Promise<number | string> {
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-  const outcome = await Promise.race([p.exited, sleep(ms).then(() => 'timeout' as const)]);
+  const outcome = await within(p.exited, ms, 'timeout' as const);
   if (outcome === 'timeout') {
     p.child.kill('SIGKILL');
     throw new Error(`did not exit within ${ms} ms of SIGTERM; output:\n${p.output()}`);

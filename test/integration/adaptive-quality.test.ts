@@ -29,7 +29,7 @@ after(async () => { await agent.stop(); await viewer.stop(); await proxy.stop();
 test('adapts down under a slow link, keeps frames intact, and recovers when the link does', async () => {
   const camera = () => viewer.registry.lookup('wifi');
   await waitFor(() => camera()?.latest, 10_000, 'first frame');
-  await sleep(1500);
+  await sleep(1500); // absence: three adaptation intervals (0.5 s) on a free link, and no step down
   const fullSize = camera()!.latest!.frame.data.length;
   assert.equal(agent.adaptive!.level, 0, 'no steps on a free link');
 
@@ -40,10 +40,13 @@ test('adapts down under a slow link, keeps frames intact, and recovers when the 
   // frame alone may be one of a probe.
   let throttledSize = Infinity;
   const watch = setInterval(() => { throttledSize = Math.min(throttledSize, camera()!.latest!.frame.data.length); }, 50);
-  await sleep(3000);
+  const watchedAt = Date.now();
+  const delivered = (): number => viewer.receiver.reassembler.counters(camera()!.key)!.framesDelivered;
+  // Until smaller frames keep arriving: the assertions below say what is missing if they do not within 10 s.
+  await waitFor(() => delivered() - deliveredBefore >= 2 && throttledSize < fullSize * 0.8, 10_000, 'smaller frames under the limit').catch(() => undefined);
   clearInterval(watch);
   const counters = viewer.receiver.reassembler.counters(camera()!.key)!;
-  console.log(`# adaptive: free link ${fullSize} B/frame q90 15 fps; at 40 kB/s level ${agent.adaptive!.level} (q${agent.camera.settings.quality}, ${agent.info().fps} fps sent of the camera's ${agent.camera.settings.fps}), smallest frame ${throttledSize} B, ${counters.framesDelivered - deliveredBefore} frames in 3 s`);
+  console.log(`# adaptive: free link ${fullSize} B/frame q90 15 fps; at 40 kB/s level ${agent.adaptive!.level} (q${agent.camera.settings.quality}, ${agent.info().fps} fps sent of the camera's ${agent.camera.settings.fps}), smallest frame ${throttledSize} B, ${counters.framesDelivered - deliveredBefore} frames in ${Date.now() - watchedAt} ms`);
   assert.ok(down.quality < 90);
   assert.ok(counters.framesDelivered - deliveredBefore >= 2, 'frames keep arriving under the limit');
   assert.ok(throttledSize < fullSize * 0.8, `frames got smaller: ${throttledSize} vs ${fullSize}`);

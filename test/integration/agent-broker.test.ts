@@ -8,7 +8,7 @@ import { receiverSubscriptions } from '../../protocol/topics.js';
 import { startAgentInProcess } from '../helpers/agent-harness.js';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
-import { waitFor, sleep } from '../helpers/processes.js';
+import { waitFor } from '../helpers/processes.js';
 
 // The agent and the viewer's receiver in one process, over a real mosquitto, to check the protocol's
 // broker-facing rules: MQTT 3.1.1 and 5, Maximum Packet Size, and no queueing while the broker is away.
@@ -20,17 +20,17 @@ async function receiverOn(url: string, version: 4 | 5, options: { maxFrameBytes?
   const receiver = new MessageReceiver(new CameraRegistry(16), options, silentLogger);
   const frames: Buffer[] = [];
   receiver.onFrame((_camera, frame) => frames.push(frame.data));
+  let subscribed = false;
   const connection: MqttConnection = new MqttConnection(
     {
       url, clientId: `rx-${Math.random().toString(16).slice(2)}`, protocolVersion: version,
-      onConnect: () => void connection.subscribe(receiverSubscriptions('picam')),
+      onConnect: () => void connection.subscribe(receiverSubscriptions('picam')).then(() => { subscribed = true; }),
       onMessage: (topic, payload) => receiver.handle(topic, payload),
     },
     silentLogger,
   );
   connection.start();
-  await waitFor(() => (connection.connected ? true : undefined), 5000, 'receiver connected');
-  await sleep(100);
+  await waitFor(() => subscribed, 5000, 'receiver subscribed');
   return { receiver, frames, connection };
 }
 
@@ -72,7 +72,7 @@ test('with no broker, frames are dropped and counted, not queued', async () => {
   await broker.stop(); // nothing listens there now
   const { dir } = await makeJpegFolder(3);
   const agent = await startAgentInProcess(url, ['--camera-id', 'alone', '--source', `file:${dir}`, '--fps', '50']);
-  await sleep(1000);
+  await waitFor(() => agent.stats.framesCaptured >= 20, 5000, '20 frames captured');
   await agent.stop();
   assert.ok(agent.stats.framesCaptured >= 20, `captured ${agent.stats.framesCaptured}`);
   assert.equal(agent.stats.framesSent, 0);

@@ -98,11 +98,11 @@ test('with the central broker down the local viewer keeps streaming and the edge
   const rssBefore = rssKiB(edge.process.pid!);
   await central.kill();
   const localBefore = delivered(localViewer, 'picam/door');
-  await sleep(8000);
+  await sleep(4000); // the outage under test: long enough for the bridge to retry (every 1 to 3 s) while the edge streams on
   const localDuring = delivered(localViewer, 'picam/door') - localBefore;
   const rssDuring = rssKiB(edge.process.pid!);
-  console.log(`# bridge: central down 8 s: local viewer got ${localDuring} frames; edge mosquitto RSS ${rssBefore} → ${rssDuring} KiB`);
-  assert.ok(localDuring >= 50, `local stream continues: ${localDuring} frames in 8 s at 10 fps`);
+  console.log(`# bridge: central down 4 s: local viewer got ${localDuring} frames; edge mosquitto RSS ${rssBefore} → ${rssDuring} KiB`);
+  assert.ok(localDuring >= 25, `local stream continues: ${localDuring} frames in 4 s at 10 fps`);
   assert.ok(rssDuring - rssBefore < 8 * 1024, `edge broker memory bounded: grew ${rssDuring - rssBefore} KiB while ~${Math.round(localDuring * frames[0]!.length / 1024)} KiB of video passed`);
 
   central = await startCentral(centralPort);

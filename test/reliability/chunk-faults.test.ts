@@ -118,8 +118,15 @@ test('lost, reordered, duplicated, corrupted chunks: the viewer saves only intac
 
   const deliveredSeqs = fates.map((f, seq) => (DELIVERED_FATES.has(f) ? seq : -1)).filter((s) => s >= 0);
   const count = (f: Fate): number => fates.filter((x) => x === f).length;
-  await waitFor(async () => ((await viewer.counters('faulty'))?.framesDelivered === deliveredSeqs.length ? true : undefined), 15_000, `${deliveredSeqs.length} frames delivered`);
-  await sleep(500); // anything still on its way would show now
+  // The last frame sent is intact: once it is delivered, the viewer has handled everything sent before it (one
+  // connection, QoS 0, keeps the order); then the disk writer catches up with what was delivered.
+  await waitFor(async () => ((await viewer.api()).cameras.find((c) => c.cameraId === 'faulty')?.lastSeq === frameCount - 1 ? true : undefined), 15_000, 'the last frame delivered');
+  const savedAll = async (): Promise<boolean> => {
+    const a = await viewer.api();
+    const written = (a.viewer as unknown as { saved: { written: number; skipped: number; failed: number } }).saved;
+    return written.written + written.skipped + written.failed >= a.cameras.find((c) => c.cameraId === 'faulty')!.counters!.framesDelivered;
+  };
+  await waitFor(savedAll, 10_000, 'every delivered frame saved or skipped');
   const api = await viewer.api();
   const counters = api.cameras.find((c) => c.cameraId === 'faulty')!.counters!;
   const rejected = api.viewer.rejectedChunks;

@@ -58,41 +58,42 @@ async function restoreAndTime(proxy: FaultProxy, agent: RunningProcess, id: stri
   return { restoredAt, reconnectMs, resumeMs: Date.now() - restoredAt };
 }
 
-test('network cut (connections reset, new ones refused) for 5 s: will published, agent reconnects and streams within 2 s of the network coming back', async () => {
+test('network cut (connections reset, new ones refused) for 3 s: will published, agent reconnects and streams within 2 s of the network coming back', async () => {
   const { proxy, agent } = await streamThroughProxy('cut');
   const statsBefore = await waitFor(() => monitor.json<AgentStats>('picam/cut/stats').at(-1), 5000, 'stats before the cut');
   const before = await delivered('cut');
   const cutAt = Date.now();
   proxy.cut();
   const offline = await waitFor(() => monitor.texts('picam/cut/status', cutAt).find((s) => s.text === 'offline'), 5000, 'offline (last will) after the cut');
-  await sleep(5000 - (Date.now() - cutAt));
+  // The outage under test: by 3 s the agent's reconnect backoff has reached its ceiling (1 s), as in any longer one.
+  await sleep(3000 - (Date.now() - cutAt));
   assert.ok(proxy.accepted > 2, `the agent kept trying while cut (${proxy.accepted - 1} attempts)`);
   const { restoredAt, reconnectMs, resumeMs } = await restoreAndTime(proxy, agent, 'cut', before, 'a frame after the cut');
   assert.equal(await retainedText(broker.url, 'picam/cut/status'), 'online');
   const statsAfter = await waitFor(() => monitor.json<AgentStats>('picam/cut/stats', restoredAt).find((s) => s.connected), 10_000, 'stats after the cut');
   const dropped = statsAfter.drops.offline - statsBefore.drops.offline;
-  assert.ok(dropped >= 100, `frames captured while cut are dropped and counted (${dropped})`);
+  // The camera gives 30 fps; 10 is allowed for a starved machine. The count itself is checked just below.
+  assert.ok(dropped >= 3 * 10, `frames captured while cut are dropped and counted (${dropped})`);
   assert.ok(statsAfter.framesCaptured - statsAfter.framesSent - statsAfter.framesDropped <= 3, 'nothing queued: at most 2 frames in flight and 1 waiting');
   const saved = checkSavedFrames(viewer.saveDir, 'cut', source.frames);
   assert.equal(await stopWithin(agent), 0, agent.output());
-  console.log(`# network cut 5 s: will 'offline' ${offline.at - cutAt} ms after the cut; ${proxy.accepted - 1} connection attempts while cut; ` +
+  console.log(`# network cut 3 s: will 'offline' ${offline.at - cutAt} ms after the cut; ${proxy.accepted - 1} connection attempts while cut; ` +
     `agent reconnected ${reconnectMs} ms and viewer got a new frame ${resumeMs} ms after the network was back; dropped while cut ${dropped}; saved ${saved.length} byte-identical`);
   assert.ok(resumeMs <= 2000, `streaming resumed ${resumeMs} ms after the network was back (must be within 2 s)`);
 });
 
-test('half-open link (bytes stop, nothing closes) for 10 s: keepalive detects it on both ends, no connection left hanging, streaming resumes', async () => {
+test('half-open link (bytes stop, nothing closes): keepalive detects it on both ends, no connection left hanging, streaming resumes', async () => {
   const { proxy, agent, probe } = await streamThroughProxy('halfopen', ['--keepalive', '2']);
-  await sleep(2000);
+  await sleep(2000); // a window of normal streaming to compare memory with
   const statsBefore = await waitFor(() => monitor.json<AgentStats>('picam/halfopen/stats').at(-1), 5000, 'stats before the freeze');
   const before = await delivered('halfopen');
   const frozenAt = Date.now();
   proxy.freeze();
   const detected = agent.waitFor(/Keepalive timeout/, 10_000).then(() => Date.now());
-  // Mosquitto checks keepalives every few seconds, so its verdict takes up to about 1.5 × 2 s + 5 s.
-  await sleep(10_000);
+  // Mosquitto checks keepalives every few seconds, so its verdict takes up to about 1.5 × 2 s + 5 s. The link
+  // stays dead until both ends have noticed.
+  const will = await waitFor(() => monitor.texts('picam/halfopen/status', frozenAt).find((s) => s.text === 'offline'), 10_000, 'the will: the broker noticed the silent client by keepalive');
   const detectedMs = (await detected) - frozenAt;
-  const will = monitor.texts('picam/halfopen/status', frozenAt).find((s) => s.text === 'offline');
-  assert.ok(will, 'the broker noticed the silent client by keepalive and published its will');
   assert.ok(will.at - frozenAt <= 10_000);
   const { restoredAt, reconnectMs, resumeMs } = await restoreAndTime(proxy, agent, 'halfopen', before, 'a frame after the half-open link');
   // The dead connection is gone on both sides: only the new one remains through the relay, and the broker
@@ -108,7 +109,7 @@ test('half-open link (bytes stop, nothing closes) for 10 s: keepalive detects it
   const sent = statsAfter.framesSent - statsBefore.framesSent;
   const dropped = statsAfter.framesDropped - statsBefore.framesDropped;
   assert.ok(Math.abs(captured - sent - dropped) <= 3, `every frame captured across the dead link was sent or dropped and counted (captured ${captured}, sent ${sent}, dropped ${dropped})`);
-  assert.ok(dropped >= 10 * 2, `frames captured while the link was dead are dropped and counted (${dropped})`);
+  assert.ok(dropped >= ((restoredAt - frozenAt) / 1000) * 2, `frames captured while the link was dead (${restoredAt - frozenAt} ms, at least 2 fps) are dropped and counted (${dropped})`);
   assert.ok(statsAfter.framesCaptured - statsAfter.framesSent - statsAfter.framesDropped <= 3, 'nothing queued: at most 2 frames in flight and 1 waiting');
   const samples = probe.samples();
   const growth = maxIn(samples, frozenAt, restoredAt, (s) => s.rss) - maxIn(samples, frozenAt - 2000, frozenAt, (s) => s.rss);
@@ -117,7 +118,7 @@ test('half-open link (bytes stop, nothing closes) for 10 s: keepalive detects it
   assert.ok(growth < 16 * 1024 * 1024, `agent RSS grew ${mib(growth)} MiB while the link was dead`);
   const saved = checkSavedFrames(viewer.saveDir, 'halfopen', source.frames);
   assert.equal(await stopWithin(agent), 0, agent.output());
-  console.log(`# half-open 10 s (keepalive 2 s): agent detected it ${detectedMs} ms after the freeze, broker published the will after ${will.at - frozenAt} ms; ` +
+  console.log(`# half-open ${restoredAt - frozenAt} ms (keepalive 2 s): agent detected it ${detectedMs} ms after the freeze, broker published the will after ${will.at - frozenAt} ms; ` +
     `agent reconnected ${reconnectMs} ms and viewer got a new frame ${resumeMs} ms after the link was back; captured ${captured}, sent ${sent}, dropped ${dropped} ` +
     `(offline ${statsAfter.drops.offline - statsBefore.drops.offline}, busy ${statsAfter.drops.busy - statsBefore.drops.busy}; adaptive level ${statsAfter.adaptiveLevel}, ${statsAfter.targetFps} fps just after); growth while dead: RSS ${mib(growth)} MiB, live heap+buffers ${mib(liveGrowth)} MiB; saved ${saved.length} byte-identical`);
   assert.ok(detectedMs <= 1.5 * 2000 + 1000, `keepalive noticed the dead link in ${detectedMs} ms (1.5 × keepalive)`);
@@ -127,8 +128,10 @@ test('half-open link (bytes stop, nothing closes) for 10 s: keepalive detects it
 test('the first connection attempt after the network comes back is lost (a SYN a loaded machine drops): the next one gets through and streaming resumes within 2 s', async () => {
   const { proxy, agent } = await streamThroughProxy('swallowed');
   const before = await delivered('swallowed');
+  const attemptsBefore = proxy.accepted;
   proxy.cut();
-  await sleep(2000); // attempts meanwhile are refused, so they back off to about one a second
+  // Four attempts refused: the reconnect backoff (200 ms doubling, jittered) is at its ceiling of about one a second.
+  await waitFor(() => proxy.accepted >= attemptsBefore + 4, 10_000, 'four refused attempts');
   const attemptsWhileCut = proxy.accepted;
   // The attempt that would have found the broker back hangs unanswered: what cost 8 to 9.5 s on a busy
   // machine, when an attempt waited out a 5 s connect timeout.

@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { median, mib, probeEnv, type ProbeSample } from '../helpers/probe-reader.js';
-import { sleep } from '../helpers/processes.js';
+import { sleep, waitFor } from '../helpers/processes.js';
 import { checkSavedFrames, spawnAgent, spawnViewer, stopWithin } from '../helpers/stream-rig.js';
 
 // Soak: picam-agent streams at 30 fps to picam-viewer through mosquitto for PICAM_SOAK_SECONDS (120 by
@@ -52,14 +52,15 @@ test(`soak: ${SECONDS} s at 30 fps, agent and viewer memory and event-loop delay
   await agent.waitFor(/first frame published/);
   const startedAt = Date.now();
   while (Date.now() - startedAt < SECONDS * 1000) {
-    await sleep(1000);
+    await sleep(1000); // the soak's length is what is tested; each second, both must still be alive
     assert.equal(agent.child.exitCode, null, 'agent alive');
     assert.equal(viewer.process.child.exitCode, null, 'viewer alive');
   }
   const counters = (await viewer.counters('soak'))!;
   assert.equal(await stopWithin(agent), 0, agent.output());
-  await sleep(300);
   const [, sent, dropped] = agent.output().match(/agent stopped framesSent=(\d+) framesDropped=(\d+)/)!.map(Number) as [number, number, number];
+  // The last frames the agent sent reach the viewer just after it stopped; the assertion below says by how much if not.
+  await waitFor(async () => ((await viewer.counters('soak'))?.framesDelivered ?? 0) >= sent * 0.98, 5000, 'the last frames at the viewer').catch(() => undefined);
   const final = (await viewer.counters('soak'))!;
   assert.equal(await stopWithin(viewer.process), 0, viewer.process.output());
   const saved = checkSavedFrames(viewer.saveDir, 'soak', source.frames);

@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { silentLogger } from '../../common/logger.js';
 import { MqttConnection, NotConnectedError } from '../../common/mqtt-connection.js';
 import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
-import { waitFor, sleep } from '../helpers/processes.js';
+import { waitFor, sleep, within } from '../helpers/processes.js';
 
 // A QoS 1 publish whose PUBACK never comes because the broker died must fail, not hang: the agent's frame
 // publisher counts a frame in flight until that acknowledgement, so a hanging publish would hold a slot
@@ -21,10 +21,10 @@ test('QoS 1 publishes pending when the broker dies are rejected at once, and the
   await connection.publish('picam/t/result', 'acknowledged', { qos: 1 });
   broker.process.kill('SIGSTOP'); // the broker stops answering: the next publishes stay unacknowledged
   const pending = [1, 2, 3].map((i) => connection.publish('picam/t/result', `pending ${i}`, { qos: 1 }).then(() => 'acknowledged', (e: Error) => e));
-  await sleep(300);
+  await sleep(300); // a window for the publishes to leave, unanswered: they are in flight for certain when the broker dies
   const killedAt = Date.now();
   await broker.kill(); // SIGKILL reaches a stopped process: the kernel closes its sockets
-  const outcomes = await Promise.race([Promise.all(pending), sleep(3000).then(() => 'still pending after 3 s' as const)]);
+  const outcomes = await within(Promise.all(pending), 3000, 'still pending after 3 s' as const);
   assert.notEqual(outcomes, 'still pending after 3 s', 'pending publishes must settle when the connection closes');
   for (const outcome of outcomes as Array<string | Error>) assert.ok(outcome instanceof NotConnectedError, `rejected as not connected: ${String(outcome)}`);
   const settledMs = Date.now() - killedAt;

@@ -3,7 +3,7 @@ import mqtt from 'mqtt';
 import { after, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto } from '../../harness/mosquitto.js';
-import { collectMessages, retainedText } from '../helpers/mqtt-peek.js';
+import { retainedMessages, retainedText } from '../helpers/mqtt-peek.js';
 import { waitFor, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker } from '../helpers/secure-broker.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
@@ -82,8 +82,8 @@ test('with the documented ACL a camera cannot clear a retained request: it ignor
   assert.deepEqual([info.fps, info.quality], [10, 80], 'the agent runs with its own settings');
   assert.ok(monitor.json<Info>('picam/garden/info').every((i) => i.fps === 10 && i.width !== 16), 'no info ever had the retained settings');
   await agent.waitFor(/ignored a retained control request; the broker did not let this account clear it topic=picam\/garden\/set .*mosquitto_pub -t picam\/garden\/set -r -n/);
-  const stillThere = await collectMessages(sb.url, 'picam/garden/set', 300, { username: 'monitor', password: sb.passwords.monitor });
-  assert.equal(stillThere.filter((m) => m.retain).at(-1)?.payload.toString(), TAKEOVER, 'the request is still retained: only an account that may write set can clear it');
+  const stillThere = await retainedMessages(sb.url, 'picam/garden/set', { username: 'monitor', password: sb.passwords.monitor });
+  assert.equal(stillThere.at(-1)?.payload.toString(), TAKEOVER, 'the request is still retained: only an account that may write set can clear it');
   assert.equal(await stopWithin(agent), 0, agent.output());
 });
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { makeJpegFolder } from '../helpers/jpeg-fixtures.js';
 import { startMosquitto } from '../../harness/mosquitto.js';
-import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
+import { AGENT_CLI, VIEWER_CLI, waitFor, runNode, type RunningProcess } from '../helpers/processes.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 import { TopicMonitor } from '../helpers/stats-monitor.js';
 import { spawnAgent, spawnViewer, stopWithin } from '../helpers/stream-rig.js';
@@ -52,8 +52,10 @@ test('secrets never appear in logs, stats, info, errors, the page API or ps outp
   await processes[0]![1].waitFor(/first frame published/);
   await processes[1]![1].waitFor(/first frame published/);
   await processes[2]![1].waitFor(/broker connection problem .*Not authorized/);
-  await waitFor(() => (monitor.seen.filter((m) => m.topic.endsWith('/stats')).length >= 2 ? true : undefined), 10_000, 'stats from both agents');
-  await sleep(1200);
+  // Two stats from each agent (every second) and three refused logins: material enough in every place checked.
+  const stats = (camera: string): number => monitor.seen.filter((m) => m.topic === `picam/${camera}/stats`).length;
+  await waitFor(() => stats('garden') >= 2 && stats('porch') >= 2, 10_000, 'two stats from each agent');
+  await waitFor(() => (processes[2]![1].output().match(/connection closed; reconnecting/g) ?? []).length >= 3, 10_000, 'three refused logins');
 
   // What `ps` shows, and each process's own command line.
   const ps = execFileSync('ps', ['-eo', 'pid,args', '-ww'], { encoding: 'utf8' });

@@ -9,11 +9,12 @@ import { freePort, startMosquitto, type RunningBroker } from '../../harness/mosq
 import { AGENT_CLI, VIEWER_CLI, runNode, sleep, type RunningProcess } from '../helpers/processes.js';
 
 // A page that reads its WebSocket far slower than frames come must not make the viewer buffer: each page
-// gets the newest frame only. 30 s of a 30 fps camera with large frames, one fast page (a ws client) and
+// gets the newest frame only. 15 s of a 30 fps camera with large frames, one fast page (a ws client) and
 // one deliberately slow page: a raw WebSocket handshake over TCP, then at most one socket buffer read every
-// 100 ms (some 160 KiB/s against a stream of several MiB/s). The viewer's RSS is sampled from /proc.
+// 100 ms (some 160 KiB/s against a stream of several MiB/s). The viewer's RSS is sampled from /proc: queueing
+// for the slow page would add some 50 MiB after the baseline, against 1 MiB measured.
 
-const DURATION_MS = 30_000;
+const DURATION_MS = 15_000;
 const FPS = 30;
 
 let broker: RunningBroker;
@@ -77,7 +78,7 @@ function openSlowPage(port: number): Promise<{ readSome: () => void; bytes: () =
 
 const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
-test('a slow page for 30 s at 30 fps: the viewer keeps one frame per camera for it and its memory stays flat', async () => {
+test('a slow page for 15 s at 30 fps: the viewer keeps one frame per camera for it and its memory stays flat', async () => {
   const frameBytes = Math.max(...frames.frames.map((f) => f.length));
   const port = await freePort();
   const viewer = runNode(VIEWER_CLI, ['--broker', broker.url, '--listen', `127.0.0.1:${port}`]);
@@ -95,7 +96,7 @@ test('a slow page for 30 s at 30 fps: the viewer keeps one frame per camera for 
   const started = Date.now();
   while (Date.now() - started < DURATION_MS) {
     samples.push(rssBytes(viewer.child.pid!));
-    await sleep(500);
+    await sleep(500); // the sampling step of the window: the test is the stream going on this long
   }
   clearInterval(slowReader);
   const api = (await (await fetch(`http://127.0.0.1:${port}/api/cameras`)).json()) as {
@@ -124,7 +125,8 @@ test('a slow page for 30 s at 30 fps: the viewer keeps one frame per camera for 
   // summaries), never the stream.
   assert.ok(slowFeed.bufferedBytes <= 2 * frameBytes + 1024 * 1024 + 64 * 1024, `bytes queued for the slow page: ${slowFeed.bufferedBytes}`);
   assert.ok(slow.bytes() < fast.bytes() / 4, 'the slow page really was slow');
-  // Generous: a viewer that queued for the slow page would grow by about the streamed volume.
-  assert.ok(peak - baseline < 96 * 1024 * 1024, `RSS grew by ${mib(peak - baseline)} over a baseline of ${mib(baseline)}`);
+  // Generous: a viewer that queued for the slow page would grow by about the streamed volume after the
+  // baseline (9 s at some 6 MiB/s).
+  assert.ok(peak - baseline < 32 * 1024 * 1024, `RSS grew by ${mib(peak - baseline)} over a baseline of ${mib(baseline)}`);
   assert.ok(peak < 400 * 1024 * 1024, `RSS peak ${mib(peak)}`);
 });
