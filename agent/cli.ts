@@ -4,10 +4,8 @@ import { createLogger } from '../common/logger.js';
 import { ConfigError, type HelpPage } from '../common/options.js';
 import { UnknownSource, UnsupportedSetting } from './capture/capture-errors.js';
 import { packageVersion } from '../common/version.js';
-import { Agent } from './agent.js';
-import { createSource, type CaptureSettings } from './capture/registry.js';
+import type { CaptureSettings } from './capture/registry.js';
 import { AGENT_ENV_PREFIX, AGENT_EXAMPLES, agentOptions, captureSettings, exactSettings } from './config.js';
-import { SystemdNotifier } from './systemd-notifier.js';
 
 const HELP: HelpPage = {
   title: 'picam-agent — captures camera frames and publishes them over MQTT (picam-mqtt protocol v1)',
@@ -21,6 +19,9 @@ await runCli('picam-agent', async () => {
   const start = startBrokerClient({ program: 'picam-agent', table: agentOptions, envPrefix: AGENT_ENV_PREFIX, help: HELP }, process.argv.slice(2), process.env);
   if (!start) return undefined;
   const { parsed, password, tls } = start;
+  // Loaded once the command line is known to be good: sharp and MQTT.js take a quarter of a second, which a
+  // configuration error or --help need not wait for.
+  const [{ Agent }, { createSource }, { SystemdNotifier }] = await Promise.all([import('./agent.js'), import('./capture/registry.js'), import('./systemd-notifier.js')]);
   const config = parsed.values;
   const logger = createLogger({ level: config.logLevel, component: 'agent' });
   const build = (settings: CaptureSettings) => createSource(config.source, settings, logger.child('capture'));

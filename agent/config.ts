@@ -7,7 +7,7 @@ import { MIN_CHUNK_SIZE } from '../protocol/packet-size.js';
 import { LOG_LEVELS } from '../common/logger.js';
 import type { CaptureSettings } from './capture/registry.js';
 import type { ExactSettings } from './camera-control.js';
-import { OVERLAY_POSITIONS, OVERLAY_TEMPLATE_HINT, OVERLAY_TEMPLATE_PATTERN } from './processing/overlay.js';
+import { OVERLAY_POSITIONS, OVERLAY_TEMPLATE_HINT, OVERLAY_TEMPLATE_PATTERN } from './processing/overlay-template.js';
 import type { OverlaySettings } from './processing/frame-processor.js';
 import { MOTION_LIMITS, parseZones } from '../protocol/motion.js';
 import type { MotionOptions } from './motion/motion-detector.js';

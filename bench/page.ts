@@ -57,6 +57,11 @@ interface CaseFigures {
   /** Drawn fps per tile on screen: mean, min, max (grid), or the enlarged tile's. */
   drawnFps: { mean: number; min: number; max: number };
   latencyMs: { p50: number; p95: number; max: number; samples: number };
+  /**
+   * Capture → receipt by the viewer (its summaries, sampled every 500 ms per camera on screen): the part of
+   * capture → draw spent before the page, which the page cannot shorten.
+   */
+  viewerLatencyMs: { p50: number; p95: number };
   /** Samples (every 500 ms, per tile on screen) where the shown frame was behind but the tile looked live. */
   behindUnflagged: number;
   /** Samples where a tile was behind (its shown frame older than 1 s + one frame interval). */
@@ -199,6 +204,7 @@ async function runCase(c: PageCase, flow: Flow, viewerUrl: string, viewerPort: n
     const cpuBefore = { viewer: processCpuUs(viewerPid) ?? 0, browser: treeCpuUs(browserPids), at: performance.now() };
     const first = await Promise.all(pages.map(samplePage));
     const backlog: number[] = [];
+    const viewerLatencies: number[] = [];
     let behindSamples = 0;
     let behindUnflagged = 0;
     let tileSamples = 0;
@@ -209,6 +215,9 @@ async function runCase(c: PageCase, flow: Flow, viewerUrl: string, viewerPort: n
       await sleep(500);
       const states = await api();
       backlog.push(kernelBacklog(viewerPort) + states.viewer.pageFeeds.reduce((t, f) => t + f.bufferedBytes, 0));
+      for (const camera of states.cameras) {
+        if (camera.latencyMs !== undefined && (!c.enlarged || camera.key === focus)) viewerLatencies.push(camera.latencyMs);
+      }
       lastSamples = await Promise.all(pages.map(samplePage));
       for (const sample of lastSamples) {
         for (const tile of sample.tiles) {
@@ -242,6 +251,7 @@ async function runCase(c: PageCase, flow: Flow, viewerUrl: string, viewerPort: n
       receivedFps: (deliveredAfter - deliveredBefore) / c.cameras / seconds,
       drawnFps: { mean: fpsList.reduce((a, b) => a + b, 0) / Math.max(1, fpsList.length), min: Math.min(...fpsList), max: Math.max(...fpsList) },
       latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies), samples: latencies.length },
+      viewerLatencyMs: { p50: percentile(viewerLatencies, 50), p95: percentile(viewerLatencies, 95) },
       behindUnflagged,
       behindSamples,
       tileSamples,
@@ -287,6 +297,7 @@ const COLUMNS: Array<Column & { value: (r: CaseFigures) => string }> = [
   { title: 'received fps/cam', value: (r) => fmt(r.receivedFps, 1) },
   { title: 'drawn fps/tile mean (min–max)', value: (r) => `${fmt(r.drawnFps.mean, 1)} (${fmt(r.drawnFps.min, 1)}–${fmt(r.drawnFps.max, 1)})` },
   { title: 'capture→draw p50 / p95 ms', value: (r) => `${fmt(r.latencyMs.p50, 0)} / ${fmt(r.latencyMs.p95, 0)}` },
+  { title: 'of which capture→viewer p50 / p95 ms', value: (r) => `${fmt(r.viewerLatencyMs.p50, 0)} / ${fmt(r.viewerLatencyMs.p95, 0)}` },
   { title: 'behind: samples / looked live', value: (r) => `${r.behindSamples} / ${r.behindUnflagged}` },
   { title: 'socket backlog mean / max KiB', value: (r) => `${fmt(r.backlogBytes.mean / 1024, 0)} / ${fmt(r.backlogBytes.max / 1024, 0)}` },
   { title: 'CPU viewer / browser %', value: (r) => `${fmt(r.cpu.viewer * 100, 0)} / ${fmt(r.cpu.browser * 100, 0)}` },

@@ -4,7 +4,7 @@ import { ConfigError, type HelpPage } from '../common/options.js';
 import { VIEWER_ENV_PREFIX, VIEWER_EXAMPLES, type ViewerConfig, type viewerOptions } from './config.js';
 import { SaveError } from './frame-saver.js';
 import { RecordingError } from './recorder.js';
-import { Viewer, type ViewerDeps } from './viewer.js';
+import type { Viewer, ViewerDeps } from './viewer.js';
 
 export const HELP: HelpPage = {
   title: 'picam-viewer — shows picam-mqtt cameras live in a local web page (http://127.0.0.1:8080 unless --listen)',
@@ -26,6 +26,8 @@ export function parseViewerCommandLine(table: typeof viewerOptions, argv: readon
 /** Builds and starts a Viewer; a start-up failure the person can fix is a ConfigError naming the option. */
 export async function startViewer(deps: ViewerDeps): Promise<Viewer> {
   const config = deps.config;
+  // Loaded once the command line is known to be good: a configuration error or --help need not wait for MQTT.js and ws.
+  const { Viewer } = await import('./viewer.js');
   const viewer = new Viewer(deps);
   try {
     await viewer.start();

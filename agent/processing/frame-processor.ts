@@ -4,7 +4,8 @@ import { settingsFrameSize } from '../capture/camera-settings.js';
 import type { CapturedFrame } from '../capture/frame-source.js';
 import type { DropReason } from '../stream-stats.js';
 import { readJpegSize, type JpegSize } from './jpeg-size.js';
-import { blendOverlay, OverlayRenderer, overlayText, type OverlayPosition } from './overlay.js';
+import { blendOverlay, OverlayRenderer, overlayText } from './overlay.js';
+import type { OverlayPosition } from './overlay-template.js';
 import { describePlan, needsWork, processedSize, planProcessing, type ProcessingPlan, type ProcessingRequest } from './processing-plan.js';
 
 export interface OverlaySettings {

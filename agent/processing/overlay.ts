@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { JpegSize } from './jpeg-size.js';
+import type { OverlayPosition } from './overlay-template.js';
 
 /**
  * The text drawn on frames (--overlay): a template with placeholders, filled per frame, drawn white on a
@@ -11,12 +12,6 @@ import type { JpegSize } from './jpeg-size.js';
  * against 1.4-1.75 times this way (npm run bench:processing).
  */
 
-export const OVERLAY_POSITIONS = ['top-left', 'top-right', 'bottom-left', 'bottom-right'] as const;
-export type OverlayPosition = (typeof OVERLAY_POSITIONS)[number];
-
-/** Text with only the known placeholders, at most 200 characters. */
-export const OVERLAY_TEMPLATE_PATTERN = /^(?=[^]{0,200}$)(?:[^{}]|\{(?:id|date|time)\})*$/;
-export const OVERLAY_TEMPLATE_HINT = 'text of at most 200 characters whose only placeholders are {id}, {date} and {time}, e.g. "{id} {date} {time}"';
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 

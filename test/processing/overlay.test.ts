@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { blendOverlay, OVERLAY_TEMPLATE_PATTERN, OverlayRenderer, overlayText } from '../../agent/processing/overlay.js';
+import { blendOverlay, OverlayRenderer, overlayText } from '../../agent/processing/overlay.js';
+import { OVERLAY_TEMPLATE_PATTERN } from '../../agent/processing/overlay-template.js';
 
 test('the template fills {id}, {date} and {time} in local time and keeps other text', () => {
   const at = new Date(2026, 10, 7, 9, 5, 3); // local time
