@@ -235,5 +235,8 @@ test('picam-agent and picam-viewer stream through the deploy\'s ACL with their a
   assert.equal(ignored.ok, false);
   assert.match(ignored.error ?? '', /the broker refused the message on picam\/front-door\/set: .*Not authorized/);
   assert.doesNotMatch(agent.output(), /the broker refused a message/, 'the agent was refused nothing');
-  assert.equal(agent.output().match(/control request (applied|rejected)/g)?.length, 1, 'the camera saw the operator\'s request only');
+  // The agent answers before its log line reaches this process through the pipe: wait for the line, then count.
+  const handled = (): number => agent.output().match(/control request (applied|rejected)/g)?.length ?? 0;
+  await waitFor(() => handled() > 0 || undefined, 10_000, "the agent's log of the operator's request");
+  assert.equal(handled(), 1, 'the camera saw the operator\'s request only');
 });
