@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 //
 // --long runs the long suite (npm run test:long) instead of the default one. --jobs (default: the number of
 // CPUs, at least 2; or PICAM_TEST_JOBS) sets how many files run at once, a file in WAITING counting as half of
-// one (with --jobs 1, one file at a time whatever it is); files in ALONE run afterwards, one at a time. The files that took longest last time start first (dist/test-durations.json), so the run ends with
-// short files rather than waiting on one long one.
+// one (with --jobs 1, one file at a time whatever it is); files in ALONE run afterwards, among themselves only.
+// The files that took longest last time start first (dist/test-durations.json), so the run ends with short
+// files rather than waiting on one long one.
 // Node 20's runner has no glob support, hence this file.
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'); // dist/scripts → the project
@@ -29,8 +30,10 @@ const LONG: Readonly<Record<string, string>> = {
 };
 
 /**
- * Files that measure rates, memory or timing against the wall clock: they run after the others, one at a
- * time, so that the machine is as quiet as this suite can make it.
+ * Files that measure rates, memory or timing against the wall clock: they run after the others, among
+ * themselves only, so that the machine is as quiet as this suite can make it. Two at a time (with 2 CPUs or
+ * more): each keeps a third of one CPU busy or less (measured alone: link-pacing 30 %, adaptive-quality 29 %,
+ * slow-page-memory 39 %), so two leave a CPU free; those in WHOLE_MACHINE run by themselves.
  */
 const ALONE: Readonly<Record<string, string>> = {
   'integration/link-pacing': 'frame rates through an emulated link',
@@ -38,6 +41,9 @@ const ALONE: Readonly<Record<string, string>> = {
   'viewer/slow-page-memory': "the viewer's memory over 15 s with a slow page",
   'security/memory-bounds': 'memory ceilings under floods',
 };
+
+/** Of ALONE, the files that use more than a CPU themselves: memory-bounds floods a broker and a viewer (143 %). */
+const WHOLE_MACHINE: ReadonlySet<string> = new Set(['security/memory-bounds']);
 
 /**
  * Files that spend most of their time waiting on what they test (outages, timeouts, backoff, windows with
@@ -110,11 +116,14 @@ const named = [...new Set(roots.flatMap(find))].filter(hasSource).sort();
 // Files named one by one run whatever suite they belong to; a folder gives its files of the chosen suite.
 const explicit = new Set(targets.map((t) => path.resolve(testDir, t.replace(/^(dist\/)?test\//, ''))).flatMap((t) => [t, `${t}.test.js`]));
 const files = named.filter((f) => explicit.has(f) || (nameOf(f) in LONG) === long);
-for (const name of Object.keys({ ...LONG, ...ALONE, ...WAITING })) {
+for (const name of [...Object.keys({ ...LONG, ...ALONE, ...WAITING }), ...WHOLE_MACHINE]) {
   if (!fs.existsSync(path.join(testDir, `${name}.test.js`))) {
-    console.error(`scripts/run-tests.ts names test/${name}.test.ts, which does not exist: update LONG, ALONE or WAITING`);
+    console.error(`scripts/run-tests.ts names test/${name}.test.ts, which does not exist: update LONG, ALONE, WHOLE_MACHINE or WAITING`);
     process.exit(2);
   }
+}
+for (const name of WHOLE_MACHINE) {
+  if (!(name in ALONE)) { console.error(`scripts/run-tests.ts: ${name} is in WHOLE_MACHINE but not in ALONE`); process.exit(2); }
 }
 if (files.length === 0) {
   console.error(`no ${long ? 'long ' : ''}test files under ${roots.join(', ')}`);
@@ -181,14 +190,14 @@ function report(o: Outcome): void {
 }
 
 /**
- * Runs the files `width` jobs at a time (a file in WAITING is half a job when width is 2 or more); of the files in
- * one ONE_AT_A_TIME group, one at a time. The first file in the list that fits starts.
+ * Runs the files `width` jobs at a time, a file taking `share` of a job (never more than the width); of the
+ * files in one ONE_AT_A_TIME group, one at a time. The first file in the list that fits starts.
  */
-async function pool(list: string[], width: number): Promise<Outcome[]> {
+async function pool(list: string[], width: number, shareOf: (name: string) => number): Promise<Outcome[]> {
   const queue = [...list];
   const done: Outcome[] = [];
   const busy = new Set<string>();
-  const share = (file: string): number => (width > 1 && nameOf(file) in WAITING ? 0.5 : 1);
+  const share = (file: string): number => Math.min(width, shareOf(nameOf(file)));
   let wake: () => void = () => {};
   let running = 0;
   let used = 0;
@@ -232,8 +241,12 @@ files.sort((a, b) => (lastTime[nameOf(b)] ?? Infinity) - (lastTime[nameOf(a)] ??
 const started = performance.now();
 const alone = files.filter((f) => nameOf(f) in ALONE);
 const together = files.filter((f) => !(nameOf(f) in ALONE));
-process.stdout.write(`${files.length} test files (${long ? 'long suite' : 'default suite'}), ${jobs} at a time${jobs > 1 ? ' (two of those that mostly wait to one)' : ''}${alone.length ? `, then ${alone.length} alone` : ''}; ${os.cpus().length} CPUs\n`);
-const outcomes = [...(await pool(together, jobs)), ...(await pool(alone, 1))];
+const quietWidth = Math.min(jobs, 2);
+process.stdout.write(`${files.length} test files (${long ? 'long suite' : 'default suite'}), ${jobs} at a time${jobs > 1 ? ' (two of those that mostly wait to one)' : ''}${alone.length ? `, then ${alone.length} among themselves, ${quietWidth} at a time` : ''}; ${os.cpus().length} CPUs\n`);
+const outcomes = [
+  ...(await pool(together, jobs, (name) => (jobs > 1 && name in WAITING ? 0.5 : 1))),
+  ...(await pool(alone, quietWidth, (name) => (WHOLE_MACHINE.has(name) ? Infinity : 1))),
+];
 const wall = (performance.now() - started) / 1000;
 for (const o of outcomes) lastTime[o.file] = Math.round(o.ms);
 fs.writeFileSync(durationsFile, JSON.stringify(lastTime, null, 1) + '\n');
