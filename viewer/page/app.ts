@@ -54,6 +54,10 @@ let thumbnailFps: number | undefined;
 const pipeline = new FramePipeline(
   (key) => tileFor(key, key.slice(key.lastIndexOf('/') + 1)),
   (keys) => send({ type: 'ack', keys }),
+  // Tiles are judged again before the paint that shows a new frame of a greyed tile (so it does not stay grey
+  // until the next check), and before any paint after a frame got too old (not only when the judging timer's
+  // turn comes on a busy main thread).
+  () => { if (regained || Date.now() >= judgeAt) markStale(); },
 );
 
 function tileFor(key: string, cameraId: string): Tile {
@@ -85,6 +89,7 @@ function tileFor(key: string, cameraId: string): Tile {
     decodeSize: () => decodeSizeFor({ width: created.camera?.width, height: created.camera?.height }, created.box),
     drawn(frame, resized) {
       if (resized) created.picture.style.aspectRatio = `${created.canvas.width} / ${created.canvas.height}`;
+      if (root.dataset.health !== 'live') regained = true;
       root.dataset.seq = String(frame.meta.seq);
       // Read from outside (tests, npm run bench:page): capture → draw of every frame drawn.
       root.dataset.capturedAt = String(frame.meta.capturedAtUs / 1000);
@@ -263,11 +268,16 @@ function renderSummary(cameras: CameraSummary[], state: ViewerSummary): void {
 /** How often tiles are judged at least (a live tile is also judged the moment its frame becomes too old). */
 const JUDGE_EVERY_MS = 250;
 let judgeTimer: number | undefined;
+/** When markStale is next due (its timer's time). */
+let judgeAt = 0;
+/** A tile not judged live has drawn a new frame since the last judging. */
+let regained = false;
 
 /** Greys every tile whose picture is old: nothing new drawn for a while, or the frame shown is late. */
 function markStale(): void {
   const now = Date.now();
   let next = now + JUDGE_EVERY_MS;
+  regained = false;
   for (const tile of tiles.values()) {
     const shown = pipeline.shown(tile.key);
     const facts = {
@@ -291,6 +301,7 @@ function markStale(): void {
     if (judged.state !== 'live' && tile.stale.textContent !== judged.text) tile.stale.textContent = judged.text;
   }
   clearTimeout(judgeTimer);
+  judgeAt = next;
   judgeTimer = window.setTimeout(markStale, Math.max(0, next - Date.now()));
 }
 

@@ -78,6 +78,8 @@ export class FramePipeline {
   constructor(
     private readonly targetFor: (key: string) => DrawTarget,
     private readonly sendAcks: (keys: string[]) => void,
+    /** Called once per animation frame that drew, after the drawing: the app judges its tiles then. */
+    private readonly afterDraw: () => void = () => {},
   ) {}
 
   /** A binary message from the viewer. */
@@ -179,6 +181,7 @@ export class FramePipeline {
       this.ack(ready);
       camera.target.drawn(camera.shown, resized);
     }
+    this.afterDraw();
   }
 
   private drop(camera: CameraFrames, frame: Incoming): void {
