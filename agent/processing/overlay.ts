@@ -12,7 +12,6 @@ import type { OverlayPosition } from './overlay-template.js';
  * against 1.4-1.75 times this way (npm run bench:processing).
  */
 
-
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
 /** Fills the template: {id} the camera id, {date} YYYY-MM-DD and {time} HH:MM:SS of the capture, in local time. */

@@ -39,7 +39,6 @@ export interface DrawMeasures {
   /** Capture → draw of the frames drawn in the window, ms; undefined before any. */
   latencyP50Ms?: number;
   latencyP95Ms?: number;
-  latencyMinMs?: number;
   /** Frames received but not drawn (a newer one came first) since the page opened. */
   dropped: number;
   drawn: number;
@@ -111,7 +110,6 @@ export class FramePipeline {
       drawnFps: camera.draws.length / (MEASURE_WINDOW_MS / 1000),
       latencyP50Ms: pick(0.5),
       latencyP95Ms: pick(0.95),
-      latencyMinMs: latencies[0],
       dropped: camera.dropped,
       drawn: camera.drawn,
     };
