@@ -47,6 +47,12 @@ async function connect(thumbnailFps = 5): Promise<{ feed: ClientFeed; frames: Fr
   return { feed, frames, texts, client, jpegs };
 }
 
+/** Tells the feed that `keys` (more than four) are on screen, and waits for its answer: thumbnails at `fps`. */
+async function viewThumbnails(feed: ClientFeed, texts: ServerMessage[], keys: string[], fps: number): Promise<void> {
+  feed.receive(JSON.stringify({ type: 'view', visible: keys, flow: 'ack' }));
+  await waitFor(() => (texts.some((t) => t.type === 'feed' && t.thumbnailFps === fps) ? true : undefined), 5000, 'thumbnail rate announced');
+}
+
 const meta = (key: string, seq: number, atMs: number): FrameMeta => ({ key, seq, capturedAtUs: atMs * 1000 });
 const jpeg = (n: number): Buffer => Buffer.from([0xff, 0xd8, n, 0xff, 0xd9]);
 
@@ -88,8 +94,7 @@ test('flow ack: at most FRAME_CREDIT unacknowledged per camera, newest wins whil
 test('thumbnails: with more than four cameras on screen each gets thumbnailFps by capture time, one frame of credit', async () => {
   const { feed, frames, texts, client } = await connect(4);
   const keys = ['c/1', 'c/2', 'c/3', 'c/4', 'c/5'];
-  feed.receive(JSON.stringify({ type: 'view', visible: keys, flow: 'ack' }));
-  await waitFor(() => (texts.some((t) => t.type === 'feed' && t.thumbnailFps === 4) ? true : undefined), 5000, 'thumbnail rate announced');
+  await viewThumbnails(feed, texts, keys, 4);
   // Ten seconds of a 15 fps camera with capture-time jitter of ±10 ms, each frame acknowledged as it comes.
   let acked = 0;
   client.on('message', (_data, isBinary) => { if (isBinary) { acked++; client.send(JSON.stringify({ type: 'ack', keys: ['c/1'] })); } });
@@ -121,8 +126,7 @@ test('thumbnails: with more than four cameras on screen each gets thumbnailFps b
 test('thumbnails: a thumbnail that came due while the page held the last one goes as the newest frame by the time the page acknowledges', async () => {
   const { feed, frames, texts, client } = await connect(5);
   const keys = ['t/1', 't/2', 't/3', 't/4', 't/5'];
-  feed.receive(JSON.stringify({ type: 'view', visible: keys, flow: 'ack' }));
-  await waitFor(() => (texts.some((t) => t.type === 'feed' && t.thumbnailFps === 5) ? true : undefined), 5000, 'thumbnail rate announced');
+  await viewThumbnails(feed, texts, keys, 5);
   // 15 fps: frame 0 goes; frame 3 (200 ms) is due but the page still draws frame 0, so it waits; frames 4 and 5
   // are not due, yet each is newer than the one waiting and takes its place.
   for (let seq = 0; seq <= 5; seq++) feed.offer(meta('t/1', seq, seq * (1000 / 15)), jpeg(seq));
