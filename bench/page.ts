@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { freePort, startMosquitto, type RunningBroker } from '../harness/mosquit
 import { benchCommandLine } from './command-line.js';
 import { defaultCacheDir, ensureFrameCache } from './frames.js';
 import { machineFacts } from './machine.js';
+import { sleep, startNodeChild, stopNodeChild } from './node-children.js';
 import { processCpuUs } from './proc-cpu.js';
 import { percentile } from './stats.js';
 import { markdownTable, textTable, type Column } from './table.js';
@@ -149,36 +150,6 @@ function kernelBacklog(port: number): number {
   return bytes;
 }
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => { for (const child of running) child.kill('SIGKILL'); });
-
-function startChild(args: string[], readyLine: RegExp, what: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} not ready in 60 s:\n${out.slice(-2000)}`)), 60_000);
-    const onData = (d: Buffer): void => {
-      out = (out + d.toString()).slice(-8000);
-      if (readyLine.test(out)) { clearTimeout(timer); resolve(child); }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited (${code}):\n${out.slice(-2000)}`)); });
-  });
-}
-
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function runCase(c: PageCase, flow: Flow, viewerUrl: string, viewerPort: number, viewerPid: number, windows: { warmupMs: number; measureMs: number }): Promise<CaseFigures> {
   const chromium: RunningChromium = await launchChromium({ width: 1920, height: 1080 });
@@ -326,9 +297,9 @@ async function main(): Promise<number> {
       let viewer: ChildProcess | undefined;
       try {
         const port = await freePort();
-        viewer = await startChild([`${distRoot}/viewer/cli.js`, '--broker', broker.url, '--prefix', 'bench', '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], /^/, 'viewer');
+        viewer = await startNodeChild([`${distRoot}/viewer/cli.js`, '--broker', broker.url, '--prefix', 'bench', '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], /^/, 'viewer');
         await sleep(500);
-        cameras = await startChild([`${distRoot}/bench/page-cameras.js`, broker.url, 'bench', String(c.cameras), String(c.fps), frameDirs[c.resolution]!], /ready/, 'cameras');
+        cameras = await startNodeChild([`${distRoot}/bench/page-cameras.js`, broker.url, 'bench', String(c.cameras), String(c.fps), frameDirs[c.resolution]!], /ready/, 'cameras');
         // The cameras' own start (JIT, each agent's link pacing finding its rate) must not land in the first
         // flow's row only: in one run, grid-480p15's first row had a p95 of 119 ms, and 94 ms when run second.
         await sleep(windows.warmupMs);
@@ -339,8 +310,8 @@ async function main(): Promise<number> {
           log(`  drawn ${fmt(figures.drawnFps.mean, 1)} fps/tile, p95 ${fmt(figures.latencyMs.p95, 0)} ms, backlog max ${fmt(figures.backlogBytes.max / 1024, 0)} KiB`);
         }
       } finally {
-        await stopChild(cameras);
-        await stopChild(viewer);
+        await stopNodeChild(cameras);
+        await stopNodeChild(viewer);
       }
     }
   } finally {

@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '../common/logger.js';
 import { ConfigError, type HelpPage } from '../common/options.js';
 import { VIEWER_ENV_PREFIX, VIEWER_EXAMPLES, type ViewerConfig, type viewerOptions } from './config.js';
 import { SaveError } from './frame-saver.js';
+import { allowHeapGrowthForFrames } from './heap-growth.js';
 import { RecordingError } from './recorder.js';
 import type { Viewer, ViewerDeps } from './viewer.js';
 
@@ -28,6 +29,7 @@ export async function startViewer(deps: ViewerDeps): Promise<Viewer> {
   const config = deps.config;
   // Loaded once the command line is known to be good: a configuration error or --help need not wait for MQTT.js and ws.
   const { Viewer } = await import('./viewer.js');
+  allowHeapGrowthForFrames();
   const viewer = new Viewer(deps);
   try {
     await viewer.start();
