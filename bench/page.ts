@@ -89,7 +89,7 @@ const RECORDER = `
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-captured-at'] });
 `;
 
-interface PageSample { tiles: Array<{ key: string; ageMs: number; health: string; visible: boolean }>; summaries: number; overlays: number }
+interface PageSample { tiles: Array<{ key: string; ageMs: number; looksLive: boolean; visible: boolean }>; summaries: number; overlays: number }
 
 async function samplePage(page: Page): Promise<PageSample> {
   return page.evaluate(() => {
@@ -99,7 +99,11 @@ async function samplePage(page: Page): Promise<PageSample> {
       const r = el.getBoundingClientRect();
       const shown = Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0)) * Math.max(0, Math.min(r.right, innerWidth) - Math.max(r.left, 0));
       const visible = !el.hidden && r.width * r.height > 0 && shown / (r.width * r.height) >= 0.25;
-      return { key: el.dataset.key ?? '', ageMs: now - Number(el.dataset.capturedAt ?? 0), health: el.dataset.health ?? 'live', visible };
+      // What the next paint shows: the picture's computed filter (the grey of a judged or scheduled stale look,
+      // stale-look.ts), not the page's own state, which a starved main thread may set late.
+      const canvas = el.querySelector('canvas');
+      const looksLive = !canvas || getComputedStyle(canvas).filter === 'none';
+      return { key: el.dataset.key ?? '', ageMs: now - Number(el.dataset.capturedAt ?? 0), looksLive, visible };
     });
     return { tiles, summaries: Number(document.body.dataset.summaries ?? 0), overlays: Number(document.body.dataset.overlayUpdates ?? 0) };
   });
@@ -196,7 +200,7 @@ async function runCase(c: PageCase, flow: Flow, viewerUrl: string, viewerPort: n
           tileSamples++;
           if (tile.ageMs > 1000 + interval) {
             behindSamples++;
-            if (tile.health === 'live') behindUnflagged++;
+            if (tile.looksLive) behindUnflagged++;
           }
         }
       }

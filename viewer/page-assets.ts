@@ -14,7 +14,7 @@ export const PAGE_ASSETS = {
  * The modules app.js imports. Outside the exe the browser loads tsc's output of each by name; inside it,
  * app.js is one bundle with them (scripts/release/win-x64.ts), so they are never asked for there.
  */
-const PAGE_MODULES = ['contract', 'frame-message', 'frame-pipeline', 'jpeg-decoder', 'motion', 'overlay', 'tile-health'] as const;
+const PAGE_MODULES = ['contract', 'frame-message', 'frame-pipeline', 'jpeg-decoder', 'motion', 'overlay', 'stale-look', 'tile-health'] as const;
 
 type PageModuleAsset = `${(typeof PAGE_MODULES)[number]}.js`;
 export type PageAssetName = (typeof PAGE_ASSETS)[keyof typeof PAGE_ASSETS]['asset'] | PageModuleAsset;

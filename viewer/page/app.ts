@@ -9,7 +9,8 @@ import type { CameraSummary, PageFlow, PageMessage, ServerMessage, ViewerSummary
 import { FramePipeline, type DrawTarget } from './frame-pipeline.js';
 import { lossCount, overlayLine, overlayTable } from './overlay.js';
 import { decodeSizeFor, type Size } from './jpeg-decoder.js';
-import { liveUntil, tileHealth } from './tile-health.js';
+import { StaleLook } from './stale-look.js';
+import { liveUntil, tileHealth, type TileFacts } from './tile-health.js';
 
 import { renderMotion } from './motion.js';
 
@@ -19,6 +20,8 @@ interface Tile extends DrawTarget {
   root: HTMLElement;
   picture: HTMLElement;
   stale: HTMLElement;
+  /** The grey look set in advance for when the picture stops being live. */
+  staleLook: StaleLook;
   line: HTMLElement;
   stats: HTMLElement;
   badge: HTMLElement;
@@ -74,6 +77,7 @@ function tileFor(key: string, cameraId: string): Tile {
     picture: root.querySelector('.picture')!,
     canvas: root.querySelector('canvas')!,
     stale: root.querySelector('.stale')!,
+    staleLook: new StaleLook(root.querySelector('canvas')!, root.querySelector('.stale')!),
     line: root.querySelector('.line')!,
     stats: root.querySelector('.stats')!,
     badge: root.querySelector('.badge.status')!,
@@ -93,6 +97,7 @@ function tileFor(key: string, cameraId: string): Tile {
       root.dataset.seq = String(frame.meta.seq);
       // Read from outside (tests, npm run bench:page): capture → draw of every frame drawn.
       root.dataset.capturedAt = String(frame.meta.capturedAtUs / 1000);
+      scheduleStaleLook(created, tileFacts(created, frame.drawnAtMs));
     },
   };
   created.picture.addEventListener('click', () => {
@@ -279,22 +284,15 @@ function markStale(): void {
   let next = now + JUDGE_EVERY_MS;
   regained = false;
   for (const tile of tiles.values()) {
-    const shown = pipeline.shown(tile.key);
-    const facts = {
-      nowMs: now,
-      drawnAtMs: shown?.drawnAtMs,
-      capturedAtMs: shown === undefined ? undefined : shown.meta.capturedAtUs / 1000,
-      latencyMinMs: pipeline.latencyMinMs(tile.key, now) ?? shown?.latencyMs,
-      expectedFps: tile.camera?.expectedFps,
-      // An off-screen tile gets no frames: its picture is old, and nobody sees it.
-      thumbnailFps: tile.key === enlarged ? undefined : thumbnailFps,
-      offline: tile.camera?.status === 'offline',
-    };
+    const facts = tileFacts(tile, now);
     const health = tileHealth(facts);
     if (health.state === 'live') next = Math.min(next, (liveUntil(facts) ?? Infinity) + 1);
+    // An off-screen tile gets no frames: its picture is old, and nobody sees it.
     const judged = health.state === 'behind' && !onScreen.has(tile.key) ? { state: 'live' as const } : health;
     const stale = judged.state !== 'live';
-    tile.stale.hidden = !stale;
+    // A live tile's grey is set in advance (its facts may have changed since its last frame); a stale one has its class.
+    if (stale) tile.staleLook.clear();
+    else scheduleStaleLook(tile, facts);
     tile.root.classList.toggle('is-stale', stale);
     tile.root.dataset.stale = String(stale);
     tile.root.dataset.health = judged.state;
@@ -303,6 +301,34 @@ function markStale(): void {
   clearTimeout(judgeTimer);
   judgeAt = next;
   judgeTimer = window.setTimeout(markStale, Math.max(0, next - Date.now()));
+}
+
+/** What tile-health.ts judges a tile by, at `nowMs`. */
+function tileFacts(tile: Tile, nowMs: number): TileFacts {
+  const shown = pipeline.shown(tile.key);
+  return {
+    nowMs,
+    drawnAtMs: shown?.drawnAtMs,
+    capturedAtMs: shown === undefined ? undefined : shown.meta.capturedAtUs / 1000,
+    latencyMinMs: pipeline.latencyMinMs(tile.key, nowMs) ?? shown?.latencyMs,
+    expectedFps: tile.camera?.expectedFps,
+    thumbnailFps: tile.key === enlarged ? undefined : thumbnailFps,
+    offline: tile.camera?.status === 'offline',
+  };
+}
+
+/**
+ * Greys a live tile, in advance, at the moment its picture would stop being live if nothing new is drawn
+ * (stale-look.ts), with the words the judging would then give it; as markStale, not for a late picture off screen.
+ */
+function scheduleStaleLook(tile: Tile, facts: TileFacts): void {
+  const until = liveUntil(facts);
+  const then = until === undefined ? undefined : tileHealth({ ...facts, nowMs: until + 1 });
+  if (until === undefined || then === undefined || then.state === 'live' || (then.state === 'behind' && !onScreen.has(tile.key))) {
+    tile.staleLook.clear();
+    return;
+  }
+  tile.staleLook.schedule(until + 1, then.text);
 }
 
 let noticeTimer: number | undefined;
