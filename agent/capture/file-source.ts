@@ -19,7 +19,17 @@ export interface FileSourceOptions {
   fps: number;
   /** Start again from the first file after the last one. */
   loop: boolean;
+  /** Replays whose files add up to at most this many bytes play from memory after their first pass. Default FILE_REPLAY_MEMORY_BYTES. */
+  memoryBytes?: number;
 }
+
+/**
+ * A replay whose files add up to at most this many bytes is read from disk once and replayed from memory after
+ * that. Reading every file again at each frame took four file-system calls per frame (open, stat, read, close)
+ * and a round trip through libuv's thread pool each: about a third of the CPU of `npm run bench:page`'s 16
+ * replaying agents (docs/BENCHMARKS.md). Larger replays are read file by file as they play, as before.
+ */
+export const FILE_REPLAY_MEMORY_BYTES = 64 * 1024 * 1024;
 
 /** Lists the JPEG files a `file:` pattern names, sorted by name (the order they are replayed in). */
 export function listFrameFiles(pattern: string): string[] {
@@ -46,7 +56,7 @@ export function listFrameFiles(pattern: string): string[] {
 }
 
 /**
- * Replays JPEG files at a fixed rate, bytes untouched, with the read time as the capture time. Files that
+ * Replays JPEG files at a fixed rate, bytes untouched, with the time each is replayed as its capture time. Files that
  * are not JPEG (no FF D8 start) are skipped with a warning, since a viewer could not show them.
  */
 export class FileSource implements FrameSource {
@@ -66,10 +76,13 @@ export class FileSource implements FrameSource {
   private readonly files: string[];
   private next = 0;
   private reading = false;
+  /** The bytes of files already read, by path, when the whole replay fits in FILE_REPLAY_MEMORY_BYTES. */
+  private readonly remembered: Map<string, Buffer> | undefined;
 
   constructor(private readonly options: FileSourceOptions, private readonly logger: Logger) {
     this.files = listFrameFiles(options.pattern);
     this.timer = new FrameTimer(options.fps);
+    this.remembered = totalBytes(this.files) <= (options.memoryBytes ?? FILE_REPLAY_MEMORY_BYTES) ? new Map() : undefined;
   }
 
   async start(sink: FrameSink): Promise<void> {
@@ -84,11 +97,14 @@ export class FileSource implements FrameSource {
         this.next = 0;
       }
       const file = this.files[this.next++]!;
-      this.reading = true;
       const capturedAtUs = nowUs();
+      const known = this.remembered?.get(file);
+      if (known) { sink.frame({ data: known, capturedAtUs }); return; }
+      this.reading = true;
       fs.promises.readFile(file)
         .then((data) => {
           if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) { this.logger.warn('skipping a file that is not JPEG', { file }); return; }
+          this.remembered?.set(file, data);
           if (this.timer.running) sink.frame({ data, capturedAtUs });
         })
         .catch((error: NodeJS.ErrnoException) => this.logger.warn('cannot read frame file', { file, code: error.code }))
@@ -100,4 +116,17 @@ export class FileSource implements FrameSource {
   async stop(): Promise<void> {
     this.timer.stop();
   }
+}
+
+/** The files' total size; a file that cannot be read counts as too large to keep (it is reported when replayed). */
+function totalBytes(files: readonly string[]): number {
+  let total = 0;
+  for (const file of files) {
+    try {
+      total += fs.statSync(file).size;
+    } catch {
+      return Infinity;
+    }
+  }
+  return total;
 }
