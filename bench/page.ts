@@ -99,10 +99,10 @@ async function samplePage(page: Page): Promise<PageSample> {
       const r = el.getBoundingClientRect();
       const shown = Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0)) * Math.max(0, Math.min(r.right, innerWidth) - Math.max(r.left, 0));
       const visible = !el.hidden && r.width * r.height > 0 && shown / (r.width * r.height) >= 0.25;
-      // What the next paint shows: the picture's computed filter (the grey of a judged or scheduled stale look,
-      // stale-look.ts), not the page's own state, which a starved main thread may set late.
-      const canvas = el.querySelector('canvas');
-      const looksLive = !canvas || getComputedStyle(canvas).filter === 'none';
+      // What the next paint shows: whether the stale label covers the picture (judged, or scheduled in advance
+      // by stale-look.ts), not the page's own state, which a starved main thread may set late.
+      const label = el.querySelector('.stale');
+      const looksLive = !label || getComputedStyle(label).visibility !== 'visible';
       return { key: el.dataset.key ?? '', ageMs: now - Number(el.dataset.capturedAt ?? 0), looksLive, visible };
     });
     return { tiles, summaries: Number(document.body.dataset.summaries ?? 0), overlays: Number(document.body.dataset.overlayUpdates ?? 0) };

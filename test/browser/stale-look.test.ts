@@ -7,8 +7,9 @@ import { startMosquitto, type RunningBroker } from '../../harness/mosquitto.js';
 import { AGENT_CLI, runNode, waitFor, type RunningProcess } from '../helpers/processes.js';
 import { startViewerInProcess } from '../helpers/viewer-harness.js';
 
-// A live tile's grey is set in advance, as an animation that starts the moment its picture would stop being
-// live (viewer/page/stale-look.ts), so a page whose scripts run late still never paints an old picture as live.
+// A live tile's stale label is set in advance, as an animation that starts the moment its picture would stop
+// being live (viewer/page/stale-look.ts), so a page whose scripts run late still never paints an old picture as
+// live.
 // One real agent (synthetic, 5 fps) is frozen with SIGSTOP (its connection stays, its frames stop) and thawed.
 
 const KEY = 'picam/look';
@@ -67,25 +68,25 @@ after(async () => {
   await broker?.stop();
 });
 
-test('a live tile has its grey set for the moment its frame gets too old, and none is painted yet', async () => {
+test('a live tile has its stale label set for the moment its frame gets too old, and not shown yet', async () => {
   await page.locator(`${tile}[data-health="live"][data-seq]`).waitFor({ timeout: 15_000 });
-  // Both the picture's grey and the label's words are scheduled, at capture + 1 s + one frame interval (+1 ms):
-  // the moment tile-health.ts calls the picture behind, when no newer frame came first.
+  // The label, with its words, is scheduled at capture + 1 s + one frame interval (+1 ms): the moment
+  // tile-health.ts calls the picture behind, when no newer frame came first. The picture itself is not animated.
   const now = await look();
   assert.equal(now.filter, 'none');
   assert.equal(now.labelVisible, false);
-  assert.equal(now.pendingStartsAtMs.length, 2, 'the picture and the label');
+  assert.equal(now.pendingStartsAtMs.length, 1, 'the label only');
   const due = now.capturedAtMs + 1000 + 1000 / FPS + 1;
   for (const at of now.pendingStartsAtMs) assert.ok(Math.abs(at - due) < 50, `scheduled at ${at}, due ${due}`);
   assert.match(now.labelText, /^(behind by 1\.2 s|last frame 1 s ago)$/);
 });
 
-test('frames stop: the tile greys with its label; they resume: it is live, with nothing grey left over', async () => {
+test('frames stop: the label shows and the tile greys; they resume: it is live, with no label left over', async () => {
   agent.child.kill('SIGSTOP');
   const grey = await waitFor(async () => {
     const l = await look();
     return l.filter !== 'none' && l.labelVisible ? l : undefined;
-  }, 10_000, 'the tile greyed');
+  }, 10_000, 'the tile greyed, its label shown');
   assert.match(grey.filter, /grayscale\(1\)/);
   assert.match(grey.labelText, /^(behind by \d+\.\d s|last frame \d+ s ago)$/);
 
@@ -95,5 +96,5 @@ test('frames stop: the tile greys with its label; they resume: it is live, with 
     return l.filter === 'none' && !l.labelVisible && l.capturedAtMs > grey.capturedAtMs ? l : undefined;
   }, 15_000, 'the tile live again');
   assert.equal(await page.locator(tile).getAttribute('data-health'), 'live');
-  assert.equal(live.pendingStartsAtMs.length, 2, 'a new grey is scheduled for the new frame');
+  assert.equal(live.pendingStartsAtMs.length, 1, 'a new label is scheduled for the new frame');
 });

@@ -20,7 +20,7 @@ interface Tile extends DrawTarget {
   root: HTMLElement;
   picture: HTMLElement;
   stale: HTMLElement;
-  /** The grey look set in advance for when the picture stops being live. */
+  /** The stale label, set in advance for when the picture stops being live. */
   staleLook: StaleLook;
   line: HTMLElement;
   stats: HTMLElement;
@@ -77,7 +77,7 @@ function tileFor(key: string, cameraId: string): Tile {
     picture: root.querySelector('.picture')!,
     canvas: root.querySelector('canvas')!,
     stale: root.querySelector('.stale')!,
-    staleLook: new StaleLook(root.querySelector('canvas')!, root.querySelector('.stale')!),
+    staleLook: new StaleLook(root.querySelector('.stale')!),
     line: root.querySelector('.line')!,
     stats: root.querySelector('.stats')!,
     badge: root.querySelector('.badge.status')!,
@@ -290,7 +290,7 @@ function markStale(): void {
     // An off-screen tile gets no frames: its picture is old, and nobody sees it.
     const judged = health.state === 'behind' && !onScreen.has(tile.key) ? { state: 'live' as const } : health;
     const stale = judged.state !== 'live';
-    // A live tile's grey is set in advance (its facts may have changed since its last frame); a stale one has its class.
+    // A live tile's label is set in advance (its facts may have changed since its last frame); a stale one has its class.
     if (stale) tile.staleLook.clear();
     else scheduleStaleLook(tile, facts);
     tile.root.classList.toggle('is-stale', stale);
@@ -318,8 +318,9 @@ function tileFacts(tile: Tile, nowMs: number): TileFacts {
 }
 
 /**
- * Greys a live tile, in advance, at the moment its picture would stop being live if nothing new is drawn
- * (stale-look.ts), with the words the judging would then give it; as markStale, not for a late picture off screen.
+ * Shows a live tile's stale label, set in advance, from the moment its picture would stop being live if nothing
+ * new is drawn (stale-look.ts), with the words the judging would then give it; as markStale, not for a late
+ * picture off screen.
  */
 function scheduleStaleLook(tile: Tile, facts: TileFacts): void {
   const until = liveUntil(facts);
