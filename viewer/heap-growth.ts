@@ -10,7 +10,7 @@ import v8 from 'node:v8';
  * heap's own allocation rate, which it finds tiny, so it picks its smallest factor, 1.1. Buffer bytes allocated
  * since the last full collection count against that small margin, so after one full collection under load the
  * viewer fell into a run of them back to back. Measured (docs/BENCHMARKS.md, "The viewer's garbage collector"):
- * 15–25 full collections a second and 50–60 % of a core, against under 1 a second and 15–17 % with this setting.
+ * 15–21 full collections a second and 53–66 % of a core, against about 1 a second and 14–19 % with this setting.
  * The storm starts or not by chance, which is why the viewer's CPU used to "flip" from run to run for the same
  * load. The cost is a heap that may grow to four times its live size (about 60 MB here) before it is collected.
  */
