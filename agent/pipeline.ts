@@ -3,7 +3,7 @@ import type { CameraControl } from './camera-control.js';
 import type { CapturedFrame } from './capture/frame-source.js';
 import { FramePublisher, type FramePublisherOptions, type PublishLink } from './frame-publisher.js';
 import { FrameRateGate } from './frame-rate-gate.js';
-import { Listeners } from './listeners.js';
+import { Listeners } from '../common/listeners.js';
 import { FrameProcessor, type OverlaySettings } from './processing/frame-processor.js';
 import { StallWatch, type StallChange } from './stall-watch.js';
 import type { StreamStats } from './stream-stats.js';

@@ -1,3 +1,4 @@
+import { Listeners } from '../common/listeners.js';
 import type { Logger } from '../common/logger.js';
 import type { ControlResult } from '../protocol/control.js';
 import { Reassembler, type CompleteFrame, type ReassemblerOptions } from '../protocol/reassembler.js';
@@ -33,10 +34,10 @@ export class MessageReceiver {
   readonly malformed: MalformedCounts = { topic: 0, info: 0, status: 0, stats: 0, result: 0, motion: 0, event: 0, tooManyCameras: 0, notJpeg: 0 };
   /** Cameras replaced to make room for newcomers (never-proven ones, then gone ones). */
   camerasReplaced = 0;
-  private readonly listeners = new Set<FrameListener>();
-  private readonly resultListeners = new Set<ResultListener>();
-  private readonly forgetListeners = new Set<ForgetListener>();
-  private readonly motionListeners = new Set<MotionListener>();
+  private readonly frameListeners: Listeners<Parameters<FrameListener>>;
+  private readonly resultListeners: Listeners<Parameters<ResultListener>>;
+  private readonly forgetListeners: Listeners<Parameters<ForgetListener>>;
+  private readonly motionListeners: Listeners<Parameters<MotionListener>>;
   private limitLog = { atMs: -Infinity, refused: 0, replaced: 0 };
   private readonly context: ReceiverContext;
 
@@ -46,36 +47,37 @@ export class MessageReceiver {
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
+    this.frameListeners = new Listeners(logger, 'frame listener');
+    this.resultListeners = new Listeners(logger, 'result listener');
+    this.forgetListeners = new Listeners(logger, 'forget listener');
+    this.motionListeners = new Listeners(logger, 'motion listener');
     this.reassembler = new Reassembler(options);
     this.latestFrames = new LatestFrames(options.maxLatestBytes ?? DEFAULT_MAX_LATEST_BYTES);
     this.context = {
       registry, reassembler: this.reassembler, latestFrames: this.latestFrames, malformed: this.malformed, logger, now,
       admit: (topic, claim) => this.admit(topic, claim),
-      frameReceived: (camera, frame) => this.frameReceived(camera, frame),
-      resultReceived: (camera, result) => { for (const listener of this.resultListeners) listener(camera, result); },
-      motionReceived: (camera, change) => this.motionReceived(camera, change),
+      frameReceived: (camera, frame) => this.frameListeners.emit(camera, frame),
+      resultReceived: (camera, result) => this.resultListeners.emit(camera, result),
+      motionReceived: (camera, change) => this.motionListeners.emit(camera, change),
     };
   }
 
+  // Each returns the unsubscribe function. A listener that throws is logged; the others still hear the event.
   onFrame(listener: FrameListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.frameListeners.add(listener);
   }
 
   onResult(listener: ResultListener): () => void {
-    this.resultListeners.add(listener);
-    return () => this.resultListeners.delete(listener);
+    return this.resultListeners.add(listener);
   }
 
   onMotion(listener: MotionListener): () => void {
-    this.motionListeners.add(listener);
-    return () => this.motionListeners.delete(listener);
+    return this.motionListeners.add(listener);
   }
 
   /** Called when a camera leaves the registry to make room, so every holder of per-camera state lets it go. */
   onForget(listener: ForgetListener): () => void {
-    this.forgetListeners.add(listener);
-    return () => this.forgetListeners.delete(listener);
+    return this.forgetListeners.add(listener);
   }
 
   handle(topic: string, payload: Buffer): void {
@@ -100,7 +102,7 @@ export class MessageReceiver {
       this.limitLog.replaced++;
       this.reassembler.forget(replaced.key);
       this.latestFrames.forget(replaced);
-      for (const listener of this.forgetListeners) listener(replaced);
+      this.forgetListeners.emit(replaced);
       this.logger.debug('camera forgotten to make room', { camera: replaced.key, for: camera.key, proven: replaced.proven });
       this.logLimit(topic.base);
     }
@@ -117,23 +119,4 @@ export class MessageReceiver {
     this.limitLog = { atMs: now, refused: 0, replaced: 0 };
   }
 
-  private motionReceived(camera: CameraState, change: MotionChange): void {
-    for (const listener of this.motionListeners) {
-      try {
-        listener(camera, change);
-      } catch (error) {
-        this.logger.error('motion listener failed', { error: (error as Error).message });
-      }
-    }
-  }
-
-  private frameReceived(camera: CameraState, frame: CompleteFrame): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(camera, frame);
-      } catch (error) {
-        this.logger.error('frame listener failed', { error: (error as Error).message });
-      }
-    }
-  }
 }

@@ -1,5 +1,5 @@
 import type { CameraStats } from '../../protocol/messages.js';
-import { Listeners } from '../listeners.js';
+import { Listeners } from '../../common/listeners.js';
 import type { MotionFeature } from './motion.js';
 import type { AgentContext, Feature, OutputRate } from './feature.js';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../common/logger.js';
+import type { Logger } from './logger.js';
 
 /**
  * Subscribers to one kind of event. A subscriber that throws is logged and the others still hear the event:
