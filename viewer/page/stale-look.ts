@@ -13,7 +13,7 @@
 const SHOWN: Keyframe = { visibility: 'visible' };
 
 export class StaleLook {
-  private animations: Animation[] = [];
+  private animation: Animation | undefined;
   private atMs: number | undefined;
   private text = '';
 
@@ -30,13 +30,13 @@ export class StaleLook {
     // The label's words must be in place before it shows; while the tile is live nobody sees them.
     if (this.label.textContent !== text) this.label.textContent = text;
     const timing: KeyframeAnimationOptions = { delay: Math.max(0, atMs - Date.now()), duration: 1, fill: 'forwards' };
-    this.animations = [this.label.animate([SHOWN, SHOWN], timing)];
+    this.animation = this.label.animate([SHOWN, SHOWN], timing);
   }
 
   /** Nothing scheduled (the tile is judged stale, so its class shows the label, or it has no picture yet). */
   clear(): void {
-    for (const animation of this.animations) animation.cancel();
-    this.animations = [];
+    this.animation?.cancel();
+    this.animation = undefined;
     this.atMs = undefined;
     this.text = '';
   }
