@@ -42,13 +42,24 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('the page marks a camera in motion and lists its events with a picture', async () => {
-  await page.locator(`${tile}[data-motion="OFF"]`).waitFor({ timeout: 20_000 });
-  assert.equal(await page.locator(`${tile} .badge.motion`).isHidden(), true, 'no badge while OFF');
+/** The tile's motion state and its badge, read in one turn of the page: the clip loops, so the state can change
+ *  between two separate reads. */
+async function tileWhen(state: 'ON' | 'OFF'): Promise<{ badgeShown: boolean; className: string }> {
+  const handle = await page.waitForFunction(([selector, wanted]) => {
+    const root = document.querySelector<HTMLElement>(selector);
+    if (root?.dataset.motion !== wanted) return null;
+    const badge = root.querySelector<HTMLElement>('.badge.motion');
+    return { badgeShown: badge !== null && getComputedStyle(badge).display !== 'none', className: root.className };
+  }, [tile, state] as const, { timeout: 20_000 });
+  return (await handle.jsonValue())!;
+}
 
-  await page.locator(`${tile}[data-motion="ON"]`).waitFor({ timeout: 20_000 });
-  assert.equal(await page.locator(`${tile} .badge.motion`).isVisible(), true);
-  assert.match((await page.locator(tile).getAttribute('class')) ?? '', /in-motion/);
+test('the page marks a camera in motion and lists its events with a picture', async () => {
+  assert.equal((await tileWhen('OFF')).badgeShown, false, 'no badge while OFF');
+
+  const on = await tileWhen('ON');
+  assert.equal(on.badgeShown, true, 'a badge while ON');
+  assert.match(on.className, /in-motion/);
   const item = page.locator(`${tile} ol.events li`).first();
   await item.waitFor({ timeout: 10_000 });
   const loaded = await item.locator('img').evaluate(async (img: HTMLImageElement) => {
@@ -58,7 +69,6 @@ test('the page marks a camera in motion and lists its events with a picture', as
   assert.equal(loaded, 320, 'the event\'s picture is the camera\'s frame');
   assert.match(await item.innerText(), /going on|\d+(\.\d)? s/);
 
-  await page.locator(`${tile}[data-motion="OFF"]`).waitFor({ timeout: 20_000 });
-  assert.equal(await page.locator(`${tile} .badge.motion`).isHidden(), true, 'the badge goes with OFF');
+  assert.equal((await tileWhen('OFF')).badgeShown, false, 'the badge goes with OFF');
   assert.match(await page.locator(`${tile} ol.events li`).first().innerText(), /\d+(\.\d)? s · /, 'the ended event shows its length');
 });
