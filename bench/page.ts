@@ -161,7 +161,7 @@ async function runCase(c: PageCase, flow: Flow, viewerUrl: string, viewerPort: n
     await chromium.context.addInitScript(RECORDER);
     const pages: Page[] = [];
     for (let i = 0; i < c.pages; i++) {
-      const page = await chromium.context.newPage();
+      const page = i === 0 ? await chromium.context.newPage() : await chromium.newWindow();
       await page.goto(`${viewerUrl}/?flow=${flow}`);
       pages.push(page);
     }
