@@ -10,6 +10,14 @@ import { encodeFrameHead } from './page/frame-message.js';
  */
 export const FRAME_CREDIT = 2;
 export const THUMBNAIL_CREDIT = 1;
+/**
+ * Frames of all cameras together a page may hold unacknowledged. A frame waits in the page for the frames ahead
+ * of it, so this bounds the page's latency at about PAGE_CREDIT frames' decode and draw whatever the number of
+ * cameras: 16 thumbnails at one frame each would wait behind 15 others on a page that draws 40 a second, 400 ms.
+ * Four still feeds a page that keeps up: 16 thumbnails at 5 fps need a round trip (send, decode, draw, ack)
+ * under 50 ms, and four full-rate cameras drew as many frames with four as with eight (docs/BENCHMARKS.md).
+ */
+export const PAGE_CREDIT = 4;
 /** On-screen cameras beyond which the grid gets thumbnails at `thumbnailFps`. */
 export const FULL_RATE_TILES = 4;
 export const DEFAULT_THUMBNAIL_FPS = 5;
@@ -47,6 +55,7 @@ interface Outgoing { meta: FrameMeta; jpeg: Buffer }
 
 /** One camera's frames to one page. */
 interface CameraLane {
+  key: string;
   /** Frames sent and not yet acknowledged (flow 'ack'), or written and not yet taken by the socket (flow 'socket'). */
   outstanding: number;
   /** The newest frame that may go once `outstanding` allows: a newer one replaces it. */
@@ -57,9 +66,11 @@ interface CameraLane {
 
 /**
  * Frames for one browser connection. A page that acknowledges (flow 'ack', what the viewer's page does) holds
- * at most FRAME_CREDIT frames of a camera that it has not drawn (THUMBNAIL_CREDIT for a thumbnail); a newer frame replaces the one waiting in
- * the viewer. So no frame queues in a socket, and a frame reaches the screen about one decode and draw after
- * it arrives, however slow the page: a slow page is sent fewer frames, never older ones. A client that never
+ * at most FRAME_CREDIT frames of a camera that it has not drawn (THUMBNAIL_CREDIT for a thumbnail), and at
+ * most PAGE_CREDIT of all cameras together; a newer frame replaces the one waiting in the viewer, and the
+ * page's credit goes to the cameras in turn. So no frame queues in a socket, and a frame reaches the screen
+ * within a few decodes and draws of arriving, however slow the page: a slow page is sent fewer frames, never
+ * older ones. A client that never
  * says otherwise gets flow 'socket': one frame per camera at a time until the socket takes it (kernel buffers
  * then fill: the benchmark's baseline). Either way at most one frame per camera waits in the viewer, so its
  * memory stays flat whatever the number or speed of pages.
@@ -70,6 +81,13 @@ interface CameraLane {
  */
 export class ClientFeed {
   private readonly lanes = new Map<string, CameraLane>();
+  /** Flow 'ack': frames of all lanes sent and not yet acknowledged. */
+  private pageOutstanding = 0;
+  /**
+   * Lanes whose waiting frame the camera's own credit allows, in the order they started waiting. Under flow
+   * 'ack' they also wait for the page's credit, which goes to the first: every camera gets its turn.
+   */
+  private readonly queued = new Set<CameraLane>();
   private view: PageView = { flow: 'socket' };
   private textInFlight = false;
   private textWaiting: string | undefined;
@@ -79,8 +97,7 @@ export class ClientFeed {
   constructor(private readonly socket: WebSocket, private readonly thumbnailFps = DEFAULT_THUMBNAIL_FPS) {}
 
   get stats(): PageFeedStats {
-    let unacknowledged = 0;
-    if (this.view.flow === 'ack') for (const lane of this.lanes.values()) unacknowledged += lane.outstanding;
+    const unacknowledged = this.view.flow === 'ack' ? this.pageOutstanding : 0;
     return { ...this.counts, unacknowledged, bufferedBytes: this.socket.bufferedAmount, flow: this.view.flow };
   }
 
@@ -104,10 +121,11 @@ export class ClientFeed {
     const flowChanged = flow !== this.view.flow;
     this.view = { visible, focus, flow };
     for (const [key, lane] of this.lanes) {
-      if (!visible.has(key)) lane.waiting = undefined;
+      if (!visible.has(key)) { lane.waiting = undefined; this.queued.delete(lane); }
       // Under another flow the old count means something else; the page starts afresh with it.
       if (flowChanged && this.view.flow === 'ack') lane.outstanding = 0;
     }
+    if (flowChanged) { this.pageOutstanding = 0; this.queued.clear(); }
     this.sendText(JSON.stringify({ type: 'feed', thumbnailFps: this.thumbnailRate ?? null, flow }));
   }
 
@@ -116,17 +134,14 @@ export class ClientFeed {
     const { visible, focus } = this.view;
     if (visible && !visible.has(meta.key)) { this.counts.skipped++; return; }
     let lane = this.lanes.get(meta.key);
-    if (!lane) { lane = { outstanding: 0 }; this.lanes.set(meta.key, lane); }
+    if (!lane) { lane = { key: meta.key, outstanding: 0 }; this.lanes.set(meta.key, lane); }
     const rate = meta.key === focus ? undefined : this.thumbnailRate;
     // A thumbnail that came due while the page still held the last one waits for its credit; until then each
     // newer frame takes its place, so the page gets the newest frame, not the one that happened to be due.
     if (rate !== undefined && !lane.waiting && !this.due(lane, meta.capturedAtUs, 1e6 / rate)) { this.counts.skipped++; return; }
-    if (lane.outstanding >= this.creditOf(meta.key)) {
-      if (lane.waiting) this.counts.replaced++;
-      lane.waiting = { meta, jpeg };
-      return;
-    }
-    this.send(lane, { meta, jpeg });
+    if (lane.waiting) this.counts.replaced++;
+    lane.waiting = { meta, jpeg };
+    this.sendWaiting(lane);
   }
 
   /** Text (summaries): one written at a time, a newer one replaces the one waiting, so none is skipped for long. */
@@ -144,12 +159,18 @@ export class ClientFeed {
 
   /** Lets go of a camera that left the registry: its waiting frame and its bookkeeping. */
   forget(cameraKey: string): void {
+    const lane = this.lanes.get(cameraKey);
+    if (!lane) return;
     this.lanes.delete(cameraKey);
+    this.queued.delete(lane);
+    // Its frames in the page will be acknowledged no more (their acks are refused): the page gets their credit back.
+    if (this.view.flow === 'ack') { this.pageOutstanding -= lane.outstanding; this.sendQueued(); }
   }
 
   close(): void {
     this.closed = true;
     this.lanes.clear();
+    this.queued.clear();
     this.textWaiting = undefined;
   }
 
@@ -178,22 +199,36 @@ export class ClientFeed {
       // An ack for a frame never sent (or for a camera forgotten since) is refused: credit never exceeds FRAME_CREDIT.
       if (!lane || lane.outstanding === 0) { this.counts.refused++; continue; }
       lane.outstanding--;
+      this.pageOutstanding--;
       this.counts.acknowledged++;
       this.sendWaiting(lane);
     }
   }
 
+  /** Queues the lane's waiting frame once the camera's credit allows it, then sends what the page's credit allows. */
   private sendWaiting(lane: CameraLane): void {
-    const next = lane.waiting;
-    if (!next || lane.outstanding >= this.creditOf(next.meta.key) || this.closed || this.socket.readyState !== this.socket.OPEN) return;
-    lane.waiting = undefined;
-    this.send(lane, next);
+    if (lane.waiting && lane.outstanding < this.creditOf(lane.key)) this.queued.add(lane);
+    this.sendQueued();
+  }
+
+  /** Sends queued frames, the lane that waited longest first, while the page's credit lasts. */
+  private sendQueued(): void {
+    for (const lane of this.queued) {
+      if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
+      if (this.view.flow === 'ack' && this.pageOutstanding >= PAGE_CREDIT) return;
+      this.queued.delete(lane);
+      const next = lane.waiting;
+      if (!next || lane.outstanding >= this.creditOf(lane.key)) continue;
+      lane.waiting = undefined;
+      this.send(lane, next);
+    }
   }
 
   private send(lane: CameraLane, frame: Outgoing): void {
     lane.outstanding++;
     this.counts.sent++;
     const ack = this.view.flow === 'socket';
+    if (!ack) this.pageOutstanding++;
     // Two fragments of one message: the small header, then the JPEG as it is (no copy per page).
     this.socket.send(encodeFrameHead(frame.meta), { binary: true, fin: false });
     this.socket.send(frame.jpeg, { binary: true, fin: true }, ack ? () => {

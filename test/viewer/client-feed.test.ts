@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ClientFeed, FRAME_CREDIT, THUMBNAIL_CREDIT, parsePageMessage } from '../../viewer/client-feed.js';
+import { ClientFeed, FRAME_CREDIT, PAGE_CREDIT, THUMBNAIL_CREDIT, parsePageMessage } from '../../viewer/client-feed.js';
 import type { FrameMeta, ServerMessage } from '../../viewer/page/contract.js';
 import { decodeFrameMessage } from '../../viewer/page/frame-message.js';
 import { waitFor } from '../helpers/processes.js';
@@ -151,5 +151,32 @@ test('flow socket (a client that never acknowledges): one frame per camera until
   assert.deepEqual(frames.map((f) => f.seq), [1, 5]);
   assert.equal(feed.stats.flow, 'socket');
   assert.equal(feed.stats.replaced, 3);
+  feed.close();
+});
+
+test('flow ack: a page holds at most PAGE_CREDIT frames of all its cameras, and the camera that waited longest goes next', async () => {
+  const { feed, frames, texts, client } = await connect(5);
+  const keys = Array.from({ length: PAGE_CREDIT * 2 }, (_, i) => `p/${String(i).padStart(2, '0')}`);
+  await viewThumbnails(feed, texts, keys, 5);
+  for (const key of keys) feed.offer(meta(key, 0, 0), jpeg(0));
+  await waitFor(() => (frames.length === PAGE_CREDIT ? true : undefined), 5000, 'frames within the page\'s credit');
+  assert.deepEqual(frames.map((f) => f.key), keys.slice(0, PAGE_CREDIT), 'in the order they came');
+  assert.equal(feed.stats.unacknowledged, PAGE_CREDIT);
+  // The first camera's next thumbnail comes due while its first is still in the page: it queues behind the
+  // cameras that have waited since the start, even though its own ack is the one that frees the credit.
+  feed.offer(meta(keys[0]!, 1, 300), jpeg(1));
+  for (let i = 0; i < PAGE_CREDIT; i++) {
+    client.send(JSON.stringify({ type: 'ack', keys: [keys[i]] }));
+    await waitFor(() => (frames.length === PAGE_CREDIT + i + 1 ? true : undefined), 5000, `the frame after ack ${i}`);
+    assert.equal(frames.at(-1)!.key, keys[PAGE_CREDIT + i], `ack ${i} lets the longest-waiting camera go`);
+    assert.ok(feed.stats.unacknowledged <= PAGE_CREDIT);
+  }
+  client.send(JSON.stringify({ type: 'ack', keys: [keys[PAGE_CREDIT]] }));
+  await waitFor(() => (frames.length === 2 * PAGE_CREDIT + 1 ? true : undefined), 5000, 'the first camera\'s turn');
+  assert.deepEqual([frames.at(-1)!.key, frames.at(-1)!.seq], [keys[0], 1]);
+  // A camera that leaves gives back the credit of the frames the page held of it.
+  const before = feed.stats.unacknowledged;
+  feed.forget(keys[PAGE_CREDIT + 1]!);
+  assert.equal(feed.stats.unacknowledged, before - 1);
   feed.close();
 });
