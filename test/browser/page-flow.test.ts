@@ -100,6 +100,29 @@ test('thumbnails run at the configured rate, chosen by capture time, and the ove
   await page.close();
 });
 
+test('a page whose tab is hidden is sent no frames, and is sent them again when shown', async () => {
+  const page = await openGrid(viewer.url);
+  const feed = () => viewer.cameraStates().viewer.pageFeeds.at(-1)!;
+  // Headless Chromium keeps every page visible: the test stands in for the browser hiding the tab.
+  const setHidden = (hidden: boolean) => page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  await setHidden(true);
+  // Two seconds of every camera's frames go by: any frame sent before the page's word arrived has gone by then.
+  const skippedAtHide = feed().skipped;
+  await waitFor(() => (feed().skipped >= skippedAtHide + 2 * CAMERAS * FPS ? true : undefined), 10_000, 'frames skipped while hidden');
+  const sentWhileHidden = feed().sent;
+  const skipped = feed().skipped;
+  await waitFor(() => (feed().skipped >= skipped + CAMERAS * FPS ? true : undefined), 10_000, 'a second of frames skipped');
+  assert.equal(feed().sent, sentWhileHidden, 'no frame sent to a hidden page');
+  const drawn = await drawCount(page);
+  await setHidden(false);
+  await page.waitForFunction((n) => (window as unknown as { __draws: unknown[] }).__draws.length >= n, drawn + CAMERAS, { timeout: 10_000 });
+  assert.ok(feed().sent > sentWhileHidden, 'frames again once shown');
+  await page.close();
+});
+
 test('a deliberately slow page (CPU throttled through CDP) keeps latency bounded, says which tiles are behind, and its overlay keeps updating', async () => {
   const page = await openGrid(viewer.url);
   const cdp = await chromium.context.newCDPSession(page);

@@ -136,6 +136,7 @@ const visibility = new IntersectionObserver((entries) => {
   }
   sendView();
 }, { threshold: [0, VISIBLE_SHARE, 0.5, 1] });
+document.addEventListener('visibilitychange', sendView);
 const pictureBoxes = new ResizeObserver((entries) => {
   for (const entry of entries) {
     const tile = tiles.get((entry.target.closest('.tile') as HTMLElement).dataset.key!);
@@ -152,8 +153,9 @@ function send(message: PageMessage): void {
 }
 
 function sendView(): void {
-  const visible = [...onScreen].filter((key) => !tiles.get(key)?.root.hidden).sort();
-  const message: PageMessage = { type: 'view', visible, focus: enlarged, flow };
+  // A hidden tab (another tab in front, a minimised window) draws nothing: it asks for nothing.
+  const visible = document.hidden ? [] : [...onScreen].filter((key) => !tiles.get(key)?.root.hidden).sort();
+  const message: PageMessage = { type: 'view', visible, focus: document.hidden ? undefined : enlarged, flow };
   const text = JSON.stringify(message);
   if (text === lastView || socket?.readyState !== WebSocket.OPEN) return;
   lastView = text;
