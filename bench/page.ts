@@ -13,7 +13,7 @@ import { machineFacts } from './machine.js';
 import { sleep, startNodeChild, stopNodeChild } from './node-children.js';
 import { processCpuUs } from './proc-cpu.js';
 import { percentile } from './stats.js';
-import { markdownTable, textTable, type Column } from './table.js';
+import { fixed, markdownTable, textTable, type Column } from './table.js';
 
 /**
  * `npm run bench:page`: the viewer's page at fleet scale. N cameras (picam agents replaying camera JPEGs) →
@@ -247,36 +247,35 @@ function targets(results: CaseFigures[]): TargetResult[] {
   const ack = (name: string): CaseFigures | undefined => results.find((r) => r.case === name && r.flow === 'ack');
   const grid = ack('grid-480p15');
   if (grid) {
-    out.push({ target: 'grid 16 × 15 fps 480p: thumbnails 5.0 ± 0.3 fps', met: Math.abs(grid.drawnFps.mean - 5) <= 0.3 && grid.drawnFps.min >= 4.7 && grid.drawnFps.max <= 5.3, figure: `mean ${fmt(grid.drawnFps.mean, 2)}, tiles ${fmt(grid.drawnFps.min, 2)}–${fmt(grid.drawnFps.max, 2)}` });
-    out.push({ target: 'grid 16 × 15 fps 480p: capture → draw p95 ≤ 100 ms', met: grid.latencyMs.p95 <= 100, figure: `p95 ${fmt(grid.latencyMs.p95, 0)} ms` });
+    out.push({ target: 'grid 16 × 15 fps 480p: thumbnails 5.0 ± 0.3 fps', met: Math.abs(grid.drawnFps.mean - 5) <= 0.3 && grid.drawnFps.min >= 4.7 && grid.drawnFps.max <= 5.3, figure: `mean ${fixed(grid.drawnFps.mean, 2)}, tiles ${fixed(grid.drawnFps.min, 2)}–${fixed(grid.drawnFps.max, 2)}` });
+    out.push({ target: 'grid 16 × 15 fps 480p: capture → draw p95 ≤ 100 ms', met: grid.latencyMs.p95 <= 100, figure: `p95 ${fixed(grid.latencyMs.p95, 0)} ms` });
   }
   const enlarged = ack('enlarged-720p30');
   if (enlarged) {
-    out.push({ target: 'enlarged 720p30, 16 streaming: ≥ 29 fps drawn', met: enlarged.drawnFps.mean >= 29, figure: `${fmt(enlarged.drawnFps.mean, 1)} fps (viewer received ${fmt(enlarged.receivedFps, 1)})` });
-    out.push({ target: 'enlarged 720p30, 16 streaming: p95 ≤ 60 ms', met: enlarged.latencyMs.p95 <= 60, figure: `p95 ${fmt(enlarged.latencyMs.p95, 0)} ms` });
+    out.push({ target: 'enlarged 720p30, 16 streaming: ≥ 29 fps drawn', met: enlarged.drawnFps.mean >= 29, figure: `${fixed(enlarged.drawnFps.mean, 1)} fps (viewer received ${fixed(enlarged.receivedFps, 1)})` });
+    out.push({ target: 'enlarged 720p30, 16 streaming: p95 ≤ 60 ms', met: enlarged.latencyMs.p95 <= 60, figure: `p95 ${fixed(enlarged.latencyMs.p95, 0)} ms` });
   }
   for (const name of ['grid-720p30', 'two-pages-720p15']) {
     const saturated = ack(name);
     if (!saturated) continue;
-    out.push({ target: `saturated ${name}: p95 ≤ 500 ms`, met: saturated.latencyMs.p95 <= 500, figure: `p95 ${fmt(saturated.latencyMs.p95, 0)} ms` });
+    out.push({ target: `saturated ${name}: p95 ≤ 500 ms`, met: saturated.latencyMs.p95 <= 500, figure: `p95 ${fixed(saturated.latencyMs.p95, 0)} ms` });
     out.push({ target: `saturated ${name}: every tile behind says so`, met: saturated.behindUnflagged === 0, figure: `${saturated.behindUnflagged} of ${saturated.behindSamples} behind samples looked live` });
   }
   return out;
 }
 
-const fmt = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 
 const COLUMNS: Array<Column & { value: (r: CaseFigures) => string }> = [
   { title: 'case', value: (r) => r.case, align: 'left' },
   { title: 'flow', value: (r) => (r.flow === 'ack' ? 'ack (picam)' : 'socket (plain)'), align: 'left' },
-  { title: 'received fps/cam', value: (r) => fmt(r.receivedFps, 1) },
-  { title: 'drawn fps/tile mean (min–max)', value: (r) => `${fmt(r.drawnFps.mean, 1)} (${fmt(r.drawnFps.min, 1)}–${fmt(r.drawnFps.max, 1)})` },
-  { title: 'capture→draw p50 / p95 ms', value: (r) => `${fmt(r.latencyMs.p50, 0)} / ${fmt(r.latencyMs.p95, 0)}` },
-  { title: 'of which capture→viewer p50 / p95 ms', value: (r) => `${fmt(r.viewerLatencyMs.p50, 0)} / ${fmt(r.viewerLatencyMs.p95, 0)}` },
+  { title: 'received fps/cam', value: (r) => fixed(r.receivedFps, 1) },
+  { title: 'drawn fps/tile mean (min–max)', value: (r) => `${fixed(r.drawnFps.mean, 1)} (${fixed(r.drawnFps.min, 1)}–${fixed(r.drawnFps.max, 1)})` },
+  { title: 'capture→draw p50 / p95 ms', value: (r) => `${fixed(r.latencyMs.p50, 0)} / ${fixed(r.latencyMs.p95, 0)}` },
+  { title: 'of which capture→viewer p50 / p95 ms', value: (r) => `${fixed(r.viewerLatencyMs.p50, 0)} / ${fixed(r.viewerLatencyMs.p95, 0)}` },
   { title: 'behind: samples / looked live', value: (r) => `${r.behindSamples} / ${r.behindUnflagged}` },
-  { title: 'socket backlog mean / max KiB', value: (r) => `${fmt(r.backlogBytes.mean / 1024, 0)} / ${fmt(r.backlogBytes.max / 1024, 0)}` },
-  { title: 'CPU viewer / browser %', value: (r) => `${fmt(r.cpu.viewer * 100, 0)} / ${fmt(r.cpu.browser * 100, 0)}` },
-  { title: 'summaries/s · overlay/s', value: (r) => `${fmt(r.summariesPerS, 1)} · ${fmt(r.overlayPerS, 1)}` },
+  { title: 'socket backlog mean / max KiB', value: (r) => `${fixed(r.backlogBytes.mean / 1024, 0)} / ${fixed(r.backlogBytes.max / 1024, 0)}` },
+  { title: 'CPU viewer / browser %', value: (r) => `${fixed(r.cpu.viewer * 100, 0)} / ${fixed(r.cpu.browser * 100, 0)}` },
+  { title: 'summaries/s · overlay/s', value: (r) => `${fixed(r.summariesPerS, 1)} · ${fixed(r.overlayPerS, 1)}` },
 ];
 
 async function main(): Promise<number> {
@@ -311,7 +310,7 @@ async function main(): Promise<number> {
           log(`${c.name} flow ${flow}: ${c.cameras} cameras × ${c.fps} fps ${c.resolution}, ${c.pages} page(s)${c.enlarged ? ', one enlarged' : ''}`);
           const figures = await runCase(c, flow, `http://127.0.0.1:${port}`, port, viewer.pid!, windows);
           results.push(figures);
-          log(`  drawn ${fmt(figures.drawnFps.mean, 1)} fps/tile, p95 ${fmt(figures.latencyMs.p95, 0)} ms, backlog max ${fmt(figures.backlogBytes.max / 1024, 0)} KiB`);
+          log(`  drawn ${fixed(figures.drawnFps.mean, 1)} fps/tile, p95 ${fixed(figures.latencyMs.p95, 0)} ms, backlog max ${fixed(figures.backlogBytes.max / 1024, 0)} KiB`);
         }
       } finally {
         await stopNodeChild(cameras);

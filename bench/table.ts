@@ -30,6 +30,11 @@ export function fmt(value: number | null | undefined): string {
   return value.toFixed(3);
 }
 
+/** A figure with a fixed number of decimals (table columns that line up), or 'n/a'. */
+export function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
 /** A figure and its ratio to the reference, e.g. `1,234 (0.95)`. */
 export function withRatio(value: number | null | undefined, reference: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return 'n/a';

@@ -11,7 +11,7 @@ import { machineFacts } from './machine.js';
 import { sleep, startNodeChild, stopNodeChild } from './node-children.js';
 import { processCpuUs } from './proc-cpu.js';
 import { mean, percentile } from './stats.js';
-import { markdownTable, textTable, type Column } from './table.js';
+import { fixed, markdownTable, textTable, type Column } from './table.js';
 
 /**
  * `npm run bench:viewer`: what receiving costs the viewer, with no page open. N cameras (picam agents replaying
@@ -113,18 +113,17 @@ async function measure(round: number, variant: (typeof VARIANTS)[number], broker
   }
 }
 
-const fmt = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 
 const COLUMNS: Array<Column & { value: (r: RunFigures) => string }> = [
   { title: 'round', value: (r) => String(r.round) },
   { title: 'heap growth', value: (r) => r.variant, align: 'left' },
-  { title: 'viewer CPU %', value: (r) => fmt(r.viewerCpu * 100, 0) },
-  { title: 'full GCs/s', value: (r) => fmt(r.fullGcPerS, 1) },
-  { title: 'full GC pauses ms/s', value: (r) => fmt(r.fullGcPauseMsPerS, 0) },
-  { title: 'young GCs/s', value: (r) => fmt(r.youngGcPerS, 1) },
-  { title: 'received fps/cam', value: (r) => fmt(r.receivedFps, 1) },
-  { title: 'capture→viewer p50 / p95 ms', value: (r) => `${fmt(r.latencyMs.p50, 0)} / ${fmt(r.latencyMs.p95, 0)}` },
-  { title: 'peak RSS MiB', value: (r) => fmt(r.peakRssMiB, 0) },
+  { title: 'viewer CPU %', value: (r) => fixed(r.viewerCpu * 100, 0) },
+  { title: 'full GCs/s', value: (r) => fixed(r.fullGcPerS, 1) },
+  { title: 'full GC pauses ms/s', value: (r) => fixed(r.fullGcPauseMsPerS, 0) },
+  { title: 'young GCs/s', value: (r) => fixed(r.youngGcPerS, 1) },
+  { title: 'received fps/cam', value: (r) => fixed(r.receivedFps, 1) },
+  { title: 'capture→viewer p50 / p95 ms', value: (r) => `${fixed(r.latencyMs.p50, 0)} / ${fixed(r.latencyMs.p95, 0)}` },
+  { title: 'peak RSS MiB', value: (r) => fixed(r.peakRssMiB, 0) },
 ];
 
 async function main(): Promise<number> {
@@ -150,7 +149,7 @@ async function main(): Promise<number> {
         log(`round ${round}, ${variant.name}: ${options.cameras} cameras × ${options.fps} fps ${resolution.name}`);
         const figures = await measure(round, variant, broker.url, windows);
         results.push(figures);
-        log(`  viewer CPU ${fmt(figures.viewerCpu * 100, 0)} %, ${fmt(figures.fullGcPerS, 1)} full GCs/s`);
+        log(`  viewer CPU ${fixed(figures.viewerCpu * 100, 0)} %, ${fixed(figures.fullGcPerS, 1)} full GCs/s`);
       }
     }
   } finally {
@@ -159,7 +158,7 @@ async function main(): Promise<number> {
   }
   const summary = VARIANTS.map((v) => {
     const runs = results.filter((r) => r.variant === v.name);
-    return `  ${v.name}: viewer CPU mean ${fmt(mean(runs.map((r) => r.viewerCpu * 100)), 0)} %, full GCs/s mean ${fmt(mean(runs.map((r) => r.fullGcPerS)), 1)}`;
+    return `  ${v.name}: viewer CPU mean ${fixed(mean(runs.map((r) => r.viewerCpu * 100)), 0)} %, full GCs/s mean ${fixed(mean(runs.map((r) => r.fullGcPerS)), 1)}`;
   });
   const head = `picam-mqtt viewer receive benchmark (${options.quick ? 'quick' : 'full'}), ${machine.cpus} CPUs ${machine.cpuModel}, load ${machine.loadAverage1m.toFixed(1)} at start, Node ${machine.node}, ${options.cameras} cameras × ${options.fps} fps ${resolution.name}, no page, ${windows.measureMs / 1000} s measured per run`;
   const rows = results.map((r) => COLUMNS.map((c) => c.value(r)));
