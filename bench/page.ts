@@ -2,10 +2,9 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
 import { opt } from '../common/options.js';
 import type { CameraStates } from '../viewer/page/contract.js';
-import { launchChromium, type RunningChromium } from '../harness/chromium.js';
+import { launchDevToolsChromium, type DevToolsPage } from '../harness/devtools-chromium.js';
 import { freePort, startMosquitto, type RunningBroker } from '../harness/mosquitto.js';
 import { benchCommandLine } from './command-line.js';
 import { defaultCacheDir, ensureFrameCache } from './frames.js';
@@ -91,7 +90,7 @@ const RECORDER = `
 
 interface PageSample { tiles: Array<{ key: string; ageMs: number; looksLive: boolean; visible: boolean }>; summaries: number; overlays: number }
 
-async function samplePage(page: Page): Promise<PageSample> {
+async function samplePage(page: DevToolsPage): Promise<PageSample> {
   return page.evaluate(() => {
     const now = Date.now();
     const tiles = Array.from(document.querySelectorAll<HTMLElement>('.tile')).map((el) => {
@@ -128,17 +127,6 @@ function processTree(root: number): number[] {
   return out;
 }
 
-function browserRoot(userDataDir: string): number | undefined {
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      if (cmd.includes(`--user-data-dir=${userDataDir}`) && !cmd.includes('--type=')) return Number(name);
-    } catch { /* gone */ }
-  }
-  return undefined;
-}
-
 const treeCpuUs = (pids: number[]): number => pids.reduce((t, pid) => t + (processCpuUs(pid) ?? 0), 0);
 
 /** Bytes in the kernel between the viewer's page port and its pages: server send queues + client receive queues. */
@@ -156,23 +144,19 @@ function kernelBacklog(port: number): number {
 
 
 async function runCase(c: PageCase, flow: Flow, viewerUrl: string, viewerPort: number, viewerPid: number, windows: { warmupMs: number; measureMs: number }): Promise<CaseFigures> {
-  const chromium: RunningChromium = await launchChromium({ width: 1920, height: 1080 });
+  // Each page in a window of its own: two pages watched at once are two windows (a tab behind another gets
+  // background priority and few animation frames from Chromium).
+  const chromium = await launchDevToolsChromium();
   try {
-    await chromium.context.addInitScript(RECORDER);
-    const pages: Page[] = [];
-    for (let i = 0; i < c.pages; i++) {
-      const page = i === 0 ? await chromium.context.newPage() : await chromium.newWindow();
-      await page.goto(`${viewerUrl}/?flow=${flow}`);
-      pages.push(page);
-    }
+    const pages: DevToolsPage[] = [];
+    for (let i = 0; i < c.pages; i++) pages.push(await chromium.openWindow(`${viewerUrl}/?flow=${flow}`, { width: 1920, height: 1080 }, RECORDER));
     // Every camera has a tile; those on screen have drawn (the rest get no frames until scrolled to).
-    for (const page of pages) await page.waitForFunction((n) => document.querySelectorAll('.tile').length >= n && document.querySelectorAll('.tile[data-seq]').length > 0, c.cameras, { timeout: 60_000 });
+    for (const page of pages) await page.waitForFunction((n) => document.querySelectorAll('.tile').length >= n && document.querySelectorAll('.tile[data-seq]').length > 0, c.cameras, 60_000);
     const focus = 'bench/cam00';
-    if (c.enlarged) await pages[0]!.locator(`.tile[data-key="${focus}"] .picture`).click();
+    if (c.enlarged) await pages[0]!.evaluate((key) => document.querySelector<HTMLElement>(`.tile[data-key="${key}"] .picture`)!.click(), focus);
     await sleep(windows.warmupMs);
 
-    const root = browserRoot(chromium.userDataDir);
-    const browserPids = root === undefined ? [] : processTree(root);
+    const browserPids = processTree(chromium.pid);
     const api = async (): Promise<CameraStates> => (await (await fetch(`${viewerUrl}/api/cameras`)).json()) as CameraStates;
     const deliveredBefore = (await api()).cameras.reduce((t, cam) => t + (cam.counters?.framesDelivered ?? 0), 0);
     for (const page of pages) await page.evaluate(() => { (window as unknown as { __draws: unknown[] }).__draws.length = 0; });
