@@ -27,6 +27,8 @@ export interface DevToolsPage {
 export interface DevToolsChromium {
   /** The browser's own process (its children are the renderers, the GPU process and the rest). */
   readonly pid: number;
+  /** Bytes the browser has sent over the protocol so far: what driving it costs. */
+  protocolBytes(): number;
   /** Opens `url` in a new window of `size`, with `initScript` run before the page's own scripts. */
   openWindow(url: string, size: { width: number; height: number }, initScript?: string): Promise<DevToolsPage>;
   /** Closes the browser and removes its profile. Idempotent. */
@@ -49,7 +51,9 @@ export async function launchDevToolsChromium(): Promise<DevToolsChromium> {
   let nextId = 1;
   let buffered = '';
   let exited = false;
+  let protocolBytes = 0;
   fromBrowser.on('data', (chunk: Buffer) => {
+    protocolBytes += chunk.length;
     buffered += chunk.toString();
     let end: number;
     while ((end = buffered.indexOf('\0')) >= 0) {
@@ -90,6 +94,7 @@ export async function launchDevToolsChromium(): Promise<DevToolsChromium> {
   let closed = false;
   return {
     pid: child.pid!,
+    protocolBytes: () => protocolBytes,
     async openWindow(url, size, initScript) {
       const { targetId } = await send('Target.createTarget', { url: 'about:blank', newWindow: true, width: size.width, height: size.height });
       const { sessionId } = (await send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string };
