@@ -70,9 +70,8 @@ interface CameraLane {
  * most PAGE_CREDIT of all cameras together; a newer frame replaces the one waiting in the viewer, and the
  * page's credit goes to the cameras in turn. So no frame queues in a socket, and a frame reaches the screen
  * within a few decodes and draws of arriving, however slow the page: a slow page is sent fewer frames, never
- * older ones. A client that never
- * says otherwise gets flow 'socket': one frame per camera at a time until the socket takes it (kernel buffers
- * then fill: the benchmark's baseline). Either way at most one frame per camera waits in the viewer, so its
+ * older ones. A client that never says otherwise gets flow 'socket': one frame per camera at a time until the
+ * socket takes it (kernel buffers then fill: the benchmark's baseline). Either way at most one frame per camera waits in the viewer, so its
  * memory stays flat whatever the number or speed of pages.
  *
  * Cameras off the page's screen get no frames. With more than FULL_RATE_TILES on screen and none enlarged,

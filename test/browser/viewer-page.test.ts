@@ -173,9 +173,13 @@ test('a camera whose agent is killed turns offline and greys out with the age of
 });
 
 test('an unwritable folder is a clear error in the page and the log, and the viewer keeps running', async () => {
-  // Root ignores permission bits, so make the folder impossible instead: a plain file where it should be.
-  fs.rmSync(saveDir, { recursive: true, force: true });
+  // Root ignores permission bits, so make the folder impossible instead: a plain file where it should be. The
+  // viewer keeps saving frames into it, so it is moved away in one step (a recursive delete raced those
+  // writes in a CI run: ENOTEMPTY) and removed after.
+  const moved = `${saveDir}.moved`;
+  fs.renameSync(saveDir, moved);
   fs.writeFileSync(saveDir, 'not a folder');
+  fs.rmSync(moved, { recursive: true, force: true, maxRetries: 5 });
   await page.locator('#record').click();
   await page.locator('#notice.error', { hasText: 'recording: cannot record into' }).waitFor({ timeout: 5000 });
   await page.locator('#alerts', { hasText: /cannot record into .*\((EEXIST|ENOTDIR)\)/ }).waitFor({ timeout: 5000 });
