@@ -259,7 +259,6 @@ function targets(results: CaseFigures[]): TargetResult[] {
   return out;
 }
 
-
 const COLUMNS: Array<Column & { value: (r: CaseFigures) => string }> = [
   { title: 'case', value: (r) => r.case, align: 'left' },
   { title: 'flow', value: (r) => (r.flow === 'ack' ? 'ack (picam)' : 'socket (plain)'), align: 'left' },

@@ -113,7 +113,6 @@ async function measure(round: number, variant: (typeof VARIANTS)[number], broker
   }
 }
 
-
 const COLUMNS: Array<Column & { value: (r: RunFigures) => string }> = [
   { title: 'round', value: (r) => String(r.round) },
   { title: 'heap growth', value: (r) => r.variant, align: 'left' },

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 
 /** Debian's chromium (apt-get install chromium); playwright-core drives it, it downloads no browser of its own. */
 export const CHROMIUM_PATH = process.env.PICAM_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -19,13 +19,6 @@ export const CHROMIUM_ARGS = [
 export interface RunningChromium {
   context: BrowserContext;
   userDataDir: string;
-  /**
-   * A page in a window of its own. A second context.newPage() opens a tab behind the first in the same window:
-   * Chromium then runs the first page's renderer at background priority (nice 5), and on a busy machine gives
-   * it about two animation frames a second, while the page itself still says it is visible. Two pages that
-   * are both watched are two windows.
-   */
-  newWindow(): Promise<Page>;
   /** Closes the browser and removes its profile. Idempotent. */
   close(): Promise<void>;
 }
@@ -45,16 +38,6 @@ export async function launchChromium(viewport = { width: 1280, height: 800 }): P
   return {
     context,
     userDataDir,
-    async newWindow() {
-      // Playwright opens tabs only; the DevTools protocol opens windows (any page's session may ask).
-      const session = await context.newCDPSession(context.pages()[0] ?? await context.newPage());
-      try {
-        const [page] = await Promise.all([context.waitForEvent('page'), session.send('Target.createTarget', { url: 'about:blank', newWindow: true })]);
-        return page;
-      } finally {
-        await session.detach().catch(() => undefined);
-      }
-    },
     async close() {
       if (closed) return;
       closed = true;

@@ -118,5 +118,4 @@ export class MessageReceiver {
     });
     this.limitLog = { atMs: now, refused: 0, replaced: 0 };
   }
-
 }
