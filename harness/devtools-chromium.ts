@@ -54,6 +54,7 @@ export async function launchDevToolsChromium(): Promise<DevToolsChromium> {
   let protocolBytes = 0;
   fromBrowser.on('data', (chunk: Buffer) => {
     protocolBytes += chunk.length;
+    // Chromium writes the protocol's JSON in ASCII (\uXXXX for anything else), so a chunk never ends inside a character.
     buffered += chunk.toString();
     let end: number;
     while ((end = buffered.indexOf('\0')) >= 0) {
